@@ -1,0 +1,76 @@
+// The catalog: a directory of images named by their SHA-256 plus
+// manifest.ini. otactl writes it (temp file, fsync, rename); otad reads it at
+// start-up and on SIGHUP. A loaded Catalog is immutable; connections hold a
+// shared_ptr to the Image they are sending, so a reload never cuts them.
+#pragma once
+#include <sys/types.h>
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "otad/result.h"
+#include "otad/semver.h"
+
+namespace otad {
+
+// One manifest section: what otactl recorded when the image was added.
+struct ManifestEntry {
+  std::string sha256;  // 64 lowercase hex; the file is <sha256>.bin
+  std::string platform, version, chip, kind, project, md5, sha1, added;
+  uint64_t size = 0;
+  uint64_t seq = 0;  // add order; breaks ties between equal versions
+  bool operator==(const ManifestEntry&) const = default;
+};
+
+Result<std::vector<ManifestEntry>> manifest_read(const std::string& path,
+                                                 std::vector<std::string>* errors);
+Status manifest_write(const std::string& path, const std::vector<ManifestEntry>& entries);
+
+// An image the daemon can serve. Owns an open fd that outlives renames and
+// deletions of the file, so a transfer in flight is never disturbed.
+struct Image {
+  ManifestEntry m;
+  std::optional<Semver> semver;
+  uint8_t sha1[20];
+  int fd = -1;
+  dev_t dev = 0;
+  ino_t ino = 0;
+  int64_t mtime_ns = 0;
+  Image() = default;
+  Image(const Image&) = delete;
+  Image& operator=(const Image&) = delete;
+  ~Image();
+};
+
+class Catalog {
+ public:
+  // Loads dir/manifest.ini and opens every image, verifying size and digests.
+  // Images whose file did not change since `previous` are reused without
+  // re-hashing. A broken manifest fails the load (errors say file:line); a
+  // missing or corrupt image file is left out and reported in `warnings`.
+  static Result<std::shared_ptr<const Catalog>> load(const std::string& dir, uint64_t max_size,
+                                                     const Catalog* previous,
+                                                     std::vector<std::string>* errors,
+                                                     std::vector<std::string>* warnings);
+
+  // The image a platform serves: the highest semantic version; images whose
+  // version is not semver rank below, and later additions win ties.
+  std::shared_ptr<const Image> current(const std::string& platform) const;
+  std::shared_ptr<const Image> by_sha256(const std::string& hex) const;
+  const std::vector<std::shared_ptr<const Image>>& images() const { return images_; }
+
+ private:
+  std::vector<std::shared_ptr<const Image>> images_;
+  std::map<std::string, std::shared_ptr<const Image>> current_;
+};
+
+std::string manifest_path(const std::string& dir);
+std::string image_path(const std::string& dir, const std::string& sha256);
+// True when a should be served in preference to b (same platform).
+bool image_newer(const ManifestEntry& a, const ManifestEntry& b);
+
+}  // namespace otad

@@ -1,0 +1,67 @@
+// otad.ini: one table of keys (type, range or choices, default, reloadable,
+// help) drives parsing, validation, --check-config output and the shipped
+// documentation. Unknown sections and keys are errors with file:line.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "otad/result.h"
+
+namespace otad {
+
+struct Config {
+  // [server]
+  int64_t max_connections;  // connection slab size, fixed at start-up
+  int64_t listen_backlog;
+  int64_t shutdown_grace;   // seconds in-flight transfers get after SIGTERM
+  std::string log_level;
+  std::string pid_file;
+  // [catalog]
+  std::string catalog_dir;
+  std::string default_platform;
+  std::string unknown_devices;  // serve | refuse
+  int64_t max_image_size;
+  // [devices]
+  std::string devices_file;
+  // [tcpboot]
+  bool tcpboot_enabled;
+  std::string tcpboot_listen;
+  int64_t tcpboot_port;
+  int64_t tcpboot_read_timeout;  // seconds to receive the 12-byte MAC
+  int64_t tcpboot_send_timeout;  // seconds without send progress before abort
+};
+
+enum class KeyType { Int, Bool, String, Choice, Addr };
+
+struct KeySpec {
+  const char* section;
+  const char* name;
+  KeyType type;
+  int64_t min, max;     // Int: range; String: max length (min = 1 when required)
+  const char* choices;  // Choice: "a|b|c"
+  const char* def;      // default, as it would be written in the file
+  bool reloadable;      // false: a change needs a restart
+  const char* unit;
+  const char* help;
+  std::variant<int64_t Config::*, bool Config::*, std::string Config::*> field;
+};
+
+const std::vector<KeySpec>& config_table();
+
+// Every key at its default.
+Config config_defaults();
+
+// Parses and validates a file. On failure, errors holds "file:line: key: reason".
+Result<Config> config_load(const std::string& path, std::vector<std::string>* errors);
+Result<Config> config_load_text(const std::string& name, const std::string& text,
+                                std::vector<std::string>* errors);
+
+// The effective configuration, as an ini file (used by --check-config).
+std::string config_dump(const Config& c);
+
+// Value of one key as text (for diffs on reload).
+std::string config_value(const Config& c, const KeySpec& k);
+
+}  // namespace otad

@@ -1,0 +1,123 @@
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "otad/catalog.h"
+#include "otad/digest.h"
+#include "otad/fsutil.h"
+#include "otad/strict_num.h"
+
+namespace otad {
+
+Image::~Image() {
+  if (fd >= 0) close(fd);
+}
+
+bool image_newer(const ManifestEntry& a, const ManifestEntry& b) {
+  auto va = parse_semver(a.version), vb = parse_semver(b.version);
+  if (va && vb) {
+    int c = semver_compare(*va, *vb);
+    if (c != 0) return c > 0;
+  } else if (va || vb) {
+    return va.has_value();
+  }
+  return a.seq > b.seq;
+}
+
+namespace {
+
+int64_t mtime_ns(const struct stat& st) {
+  return static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
+}
+
+// Opens and verifies one image file against its manifest entry.
+Result<std::shared_ptr<Image>> open_image(const std::string& dir, const ManifestEntry& e,
+                                          uint64_t max_size) {
+  const std::string path = image_path(dir, e.sha256);
+  auto img = std::make_shared<Image>();
+  img->m = e;
+  img->semver = parse_semver(e.version);
+  img->fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (img->fd < 0) return Err(path + ": " + strerror(errno));
+  struct stat st;
+  if (fstat(img->fd, &st) != 0) return Err(path + ": " + strerror(errno));
+  if (static_cast<uint64_t>(st.st_size) != e.size) {
+    return Err(path + ": file is " + std::to_string(st.st_size) + " bytes, manifest says " +
+               std::to_string(e.size));
+  }
+  if (e.size > max_size) {
+    return Err(path + ": larger than catalog.max_image_size (" + std::to_string(max_size) + ")");
+  }
+  uint64_t n = 0;
+  auto d = digest_fd(img->fd, &n);
+  if (!d) return Err(path + ": " + d.error());
+  if (d->sha256_hex() != e.sha256) return Err(path + ": SHA-256 does not match its name: corrupt");
+  if (d->sha1_hex() != e.sha1 || d->md5_hex() != e.md5) {
+    return Err(path + ": SHA-1/MD5 differ from the manifest: corrupt");
+  }
+  memcpy(img->sha1, d->sha1, 20);
+  img->dev = st.st_dev;
+  img->ino = st.st_ino;
+  img->mtime_ns = mtime_ns(st);
+  return img;
+}
+
+}  // namespace
+
+Result<std::shared_ptr<const Catalog>> Catalog::load(const std::string& dir, uint64_t max_size,
+                                                     const Catalog* previous,
+                                                     std::vector<std::string>* errors,
+                                                     std::vector<std::string>* warnings) {
+  auto cat = std::make_shared<Catalog>();
+  const std::string mpath = manifest_path(dir);
+  if (!file_exists(mpath)) {
+    warnings->push_back(mpath + ": no manifest yet; the catalog is empty (add images with "
+                                "otactl image add)");
+    return std::shared_ptr<const Catalog>(cat);
+  }
+  auto entries = manifest_read(mpath, errors);
+  if (!entries) return Err(entries.error());
+  for (const ManifestEntry& e : *entries) {
+    std::shared_ptr<const Image> reuse = previous ? previous->by_sha256(e.sha256) : nullptr;
+    if (reuse) {
+      // Same file as last time (same inode, size and mtime): keep it, with
+      // its open fd, and skip re-hashing; only the metadata may change.
+      struct stat st;
+      const std::string path = image_path(dir, e.sha256);
+      if (stat(path.c_str(), &st) == 0 && st.st_dev == reuse->dev && st.st_ino == reuse->ino &&
+          mtime_ns(st) == reuse->mtime_ns && e == reuse->m && e.size <= max_size) {
+        cat->images_.push_back(reuse);
+        continue;
+      }
+    }
+    auto img = open_image(dir, e, max_size);
+    if (!img) {
+      warnings->push_back(img.error() + " (" + e.platform + " " + e.version +
+                          " left out of the catalog)");
+      continue;
+    }
+    cat->images_.push_back(*img);
+  }
+  for (const auto& img : cat->images_) {
+    auto& cur = cat->current_[img->m.platform];
+    if (!cur || image_newer(img->m, cur->m)) cur = img;
+  }
+  return std::shared_ptr<const Catalog>(cat);
+}
+
+std::shared_ptr<const Image> Catalog::current(const std::string& platform) const {
+  auto it = current_.find(platform);
+  return it == current_.end() ? nullptr : it->second;
+}
+
+std::shared_ptr<const Image> Catalog::by_sha256(const std::string& hex) const {
+  for (const auto& img : images_) {
+    if (img->m.sha256 == hex) return img;
+  }
+  return nullptr;
+}
+
+}  // namespace otad

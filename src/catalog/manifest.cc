@@ -1,0 +1,102 @@
+#include <map>
+
+#include "otad/catalog.h"
+#include "otad/fsutil.h"
+#include "otad/ini_strict.h"
+#include "otad/strict_num.h"
+
+namespace otad {
+namespace {
+
+bool is_hex(std::string_view s, size_t n) {
+  if (s.size() != n) return false;
+  for (char c : s) {
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  }
+  return true;
+}
+
+using Field = std::string ManifestEntry::*;
+const std::map<std::string_view, Field> kStringKeys = {
+    {"platform", &ManifestEntry::platform}, {"version", &ManifestEntry::version},
+    {"chip", &ManifestEntry::chip},         {"kind", &ManifestEntry::kind},
+    {"project", &ManifestEntry::project},   {"md5", &ManifestEntry::md5},
+    {"sha1", &ManifestEntry::sha1},         {"added", &ManifestEntry::added},
+};
+
+}  // namespace
+
+std::string manifest_path(const std::string& dir) { return dir + "/manifest.ini"; }
+std::string image_path(const std::string& dir, const std::string& sha) {
+  return dir + "/" + sha + ".bin";
+}
+
+Result<std::vector<ManifestEntry>> manifest_read(const std::string& path,
+                                                 std::vector<std::string>* errors) {
+  std::vector<ManifestEntry> out;
+  std::map<std::string, int> line_of;
+  IniCallbacks cb;
+  cb.on_section = [&](std::string_view s, int line) -> std::string {
+    if (!is_hex(s, 64)) return "section name must be the image's SHA-256 (64 lowercase hex)";
+    if (line_of.count(std::string(s))) return "image listed twice";
+    line_of[std::string(s)] = line;
+    out.push_back({});
+    out.back().sha256 = std::string(s);
+    return "";
+  };
+  cb.on_key = [&](std::string_view s, std::string_view k, std::string_view v, int) -> std::string {
+    if (out.empty() || out.back().sha256 != s) return "key outside an image section";
+    ManifestEntry& e = out.back();
+    if (k == "size" || k == "seq") {
+      auto n = parse_int_strict(v, 0, int64_t{1} << 40);
+      if (!n) return n.error();
+      (k == "size" ? e.size : e.seq) = static_cast<uint64_t>(*n);
+      return "";
+    }
+    auto it = kStringKeys.find(k);
+    if (it == kStringKeys.end()) return "unknown key";
+    if ((k == "md5" && !is_hex(v, 32)) || (k == "sha1" && !is_hex(v, 40))) {
+      return "not a lowercase hex digest of the right length";
+    }
+    e.*(it->second) = std::string(v);
+    return "";
+  };
+  size_t before = errors->size();
+  ini_parse_path(path, 16 << 20, cb, errors);
+  for (const ManifestEntry& e : out) {
+    const char* missing = e.platform.empty() ? "platform"
+                          : e.version.empty() ? "version"
+                          : e.sha1.empty()    ? "sha1"
+                          : e.md5.empty()     ? "md5"
+                          : e.size == 0       ? "size"
+                                              : nullptr;
+    if (missing) {
+      errors->push_back(path + ":" + std::to_string(line_of[e.sha256]) + ": [" + e.sha256 +
+                        "]: missing key " + missing);
+    }
+  }
+  if (errors->size() != before) return Err(errors->at(before));
+  return out;
+}
+
+Status manifest_write(const std::string& path, const std::vector<ManifestEntry>& entries) {
+  std::string s =
+      "; otad catalog manifest. Written by otactl; otad reads it at start-up and on SIGHUP.\n"
+      "; One section per image, named by the SHA-256 of <sha256>.bin beside this file.\n";
+  for (const ManifestEntry& e : entries) {
+    s += "\n[" + e.sha256 + "]\n";
+    s += "platform = " + e.platform + "\n";
+    s += "version = " + e.version + "\n";
+    s += "size = " + std::to_string(e.size) + "\n";
+    s += "md5 = " + e.md5 + "\n";
+    s += "sha1 = " + e.sha1 + "\n";
+    if (!e.chip.empty()) s += "chip = " + e.chip + "\n";
+    if (!e.kind.empty()) s += "kind = " + e.kind + "\n";
+    if (!e.project.empty()) s += "project = " + e.project + "\n";
+    s += "seq = " + std::to_string(e.seq) + "\n";
+    if (!e.added.empty()) s += "added = " + e.added + "\n";
+  }
+  return write_file_atomic(path, s);
+}
+
+}  // namespace otad

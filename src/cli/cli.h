@@ -1,0 +1,44 @@
+// otactl internals: argument handling shared by the subcommand files.
+#pragma once
+#include <map>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "otad/config.h"
+#include "otad/digest.h"
+#include "otad/inspect.h"
+
+namespace otad::cli {
+
+constexpr int kExitOk = 0;
+constexpr int kExitFail = 1;
+constexpr int kExitUsage = 2;
+
+// Parsed command line: positionals and --flags (a flag's value is "" when
+// it takes none).
+struct Args {
+  std::vector<std::string> pos;
+  std::map<std::string, std::string> flags;
+  bool has(const std::string& f) const { return flags.count(f) > 0; }
+  std::string get(const std::string& f, const std::string& def = "") const {
+    auto it = flags.find(f);
+    return it == flags.end() ? def : it->second;
+  }
+};
+
+// Loads the config named by --config (or OTAD_CONFIG, or the default);
+// prints errors and returns false on failure.
+bool load_config(const Args& a, Config* out);
+// Tells a running otad (found through server.pid_file) to reload.
+void notify_daemon(const Config& cfg);
+// Refuses flags the command does not know; prints and returns false.
+bool only_flags(const Args& a, std::initializer_list<const char*> allowed);
+
+int cmd_image(const std::string& verb, const Args& a);
+int cmd_device(const std::string& verb, const Args& a);
+
+nlohmann::json image_json(const ImageInfo& info, const Digests& d);
+
+}  // namespace otad::cli

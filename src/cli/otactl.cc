@@ -1,0 +1,144 @@
+// otactl: the command-line companion of otad (images, devices, reload).
+#include <signal.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+
+#include "cli/cli.h"
+#include "otad/fsutil.h"
+#include "otad/strict_num.h"
+
+namespace otad::cli {
+
+namespace {
+
+// Flags that take a value; every other --flag is a switch.
+const char* const kValueFlags[] = {"--config", "--platform", "--version", "--chip",  "--project",
+                                   "--size",   "--output",   "--image",   "--name",  "-o",
+                                   "--secure-version"};
+
+bool takes_value(const std::string& f) {
+  for (const char* v : kValueFlags) {
+    if (f == v) return true;
+  }
+  return false;
+}
+
+void usage(FILE* f) {
+  fprintf(f,
+          "usage: otactl [--config FILE] COMMAND ...\n"
+          "  image inspect FILE [--json]        what a binary is (chip, kind, app description)\n"
+          "  image make -o FILE [--chip C] [--project P] [--version V] [--size BYTES]\n"
+          "                                     generate a well-formed demo/test image\n"
+          "  image add FILE [--platform P] [--version V]\n"
+          "                                     add an application image to the catalog\n"
+          "  image list [--json]                list the catalog\n"
+          "  image remove SHA256-PREFIX         remove an image from the catalog\n"
+          "  device add MAC [--platform P] [--image SHA256] [--name TEXT] [--disabled]\n"
+          "  device list                        list registered devices\n"
+          "  device remove MAC                  remove a device\n"
+          "  reload                             tell the running otad to reload (SIGHUP)\n"
+          "The config defaults to $OTAD_CONFIG, else /etc/otad/otad.ini.\n");
+}
+
+}  // namespace
+
+bool only_flags(const Args& a, std::initializer_list<const char*> allowed) {
+  for (const auto& [f, v] : a.flags) {
+    if (f == "--config") continue;
+    bool ok = false;
+    for (const char* x : allowed) ok = ok || f == x;
+    if (!ok) {
+      fprintf(stderr, "otactl: unknown option %s\n", f.c_str());
+      return false;
+    }
+  }
+  return true;
+}
+
+bool load_config(const Args& a, Config* out) {
+  std::string path = a.get("--config");
+  if (path.empty()) {
+    const char* env = getenv("OTAD_CONFIG");
+    path = env && *env ? env : "/etc/otad/otad.ini";
+  }
+  std::vector<std::string> errors;
+  auto cfg = config_load(path, &errors);
+  if (!cfg) {
+    for (const auto& e : errors) fprintf(stderr, "%s\n", e.c_str());
+    return false;
+  }
+  *out = *cfg;
+  return true;
+}
+
+void notify_daemon(const Config& cfg) {
+  if (cfg.pid_file.empty()) {
+    printf("otad reads this at its next reload (SIGHUP)\n");
+    return;
+  }
+  auto text = read_file(cfg.pid_file, 64);
+  if (!text) {
+    printf("otad is not running (no %s); it reads this when it starts\n", cfg.pid_file.c_str());
+    return;
+  }
+  std::string t = *text;
+  while (!t.empty() && (t.back() == '\n' || t.back() == ' ')) t.pop_back();
+  auto pid = parse_int_strict(t, 1, 1 << 30);
+  if (!pid || kill(static_cast<pid_t>(*pid), SIGHUP) != 0) {
+    printf("otad (pid file %s) did not take SIGHUP; reload it by hand\n", cfg.pid_file.c_str());
+    return;
+  }
+  printf("otad (pid %lld) told to reload\n", static_cast<long long>(*pid));
+}
+
+}  // namespace otad::cli
+
+using namespace otad::cli;
+
+int main(int argc, char** argv) {
+  Args a;
+  for (int i = 1; i < argc; ++i) {
+    std::string s = argv[i];
+    if (s == "-h" || s == "--help") {
+      usage(stdout);
+      return kExitOk;
+    }
+    if (s.size() > 1 && s[0] == '-') {
+      std::string val;
+      if (size_t eq = s.find('='); eq != std::string::npos && s.rfind("--", 0) == 0) {
+        val = s.substr(eq + 1);
+        s = s.substr(0, eq);
+      } else if (takes_value(s)) {
+        if (i + 1 >= argc) {
+          fprintf(stderr, "otactl: %s needs a value\n", s.c_str());
+          return kExitUsage;
+        }
+        val = argv[++i];
+      }
+      if (s == "-o") s = "--output";
+      a.flags[s] = val;
+    } else {
+      a.pos.push_back(s);
+    }
+  }
+  if (a.pos.empty()) {
+    usage(stderr);
+    return kExitUsage;
+  }
+  const std::string group = a.pos[0];
+  if (group == "reload") {
+    otad::Config cfg;
+    if (!load_config(a, &cfg)) return kExitFail;
+    notify_daemon(cfg);
+    return kExitOk;
+  }
+  if (a.pos.size() < 2 || (group != "image" && group != "device")) {
+    usage(stderr);
+    return kExitUsage;
+  }
+  const std::string verb = a.pos[1];
+  a.pos.erase(a.pos.begin(), a.pos.begin() + 2);
+  return group == "image" ? cmd_image(verb, a) : cmd_device(verb, a);
+}

@@ -1,0 +1,107 @@
+// A connection slot in the fixed slab, and the small interfaces between the
+// reactor (src/core) and protocol drivers (src/proto). Protocol code sees no
+// libevent and no TLS headers: it reads and writes through a Transport and
+// tells the reactor what it waits for by returning a Next.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+
+#include "otad/catalog.h"
+#include "otad/config.h"
+#include "otad/devices.h"
+#include "otad/policy.h"
+#include "otad/tcpboot.h"
+
+namespace otad {
+
+// Outcome of one transport call, with foreign error spaces (errno now, TLS
+// later) folded into one enum in exactly one place per transport.
+enum class Io : uint8_t { Ok, WantRead, WantWrite, Eof, Error };
+struct IoResult {
+  Io st;
+  size_t n;  // bytes moved when Ok
+  int err;   // errno when Error
+};
+
+struct Transport {
+  virtual IoResult read(int fd, uint8_t* buf, size_t n) = 0;
+  // more: further bytes follow at once (lets TCP coalesce header and body)
+  virtual IoResult write(int fd, const uint8_t* buf, size_t n, bool more) = 0;
+  // Sends n bytes of file_fd from off without copying them through user space.
+  virtual IoResult send_file(int fd, int file_fd, uint64_t off, size_t n) = 0;
+  virtual void shutdown_write(int fd) = 0;
+
+ protected:
+  ~Transport() = default;
+};
+Transport& plain_transport();
+
+enum class ConnState : uint8_t {
+  Free,        // on the free list
+  ReadMac,     // tcpboot: waiting for the 12-character MAC
+  SendHeader,  // tcpboot: size + SHA-1 reply partly sent
+  SendBody,    // tcpboot: image streaming
+  Linger,      // all sent, FIN sent: waiting for the device to close
+};
+
+enum class Want : uint8_t { Read, Write, Close };
+struct Next {
+  Want want;
+  int64_t timeout_ms;  // how long to wait for it
+};
+
+struct Stats {
+  uint64_t accepted = 0, served = 0, aborted = 0, refused = 0, bad_requests = 0;
+  uint64_t bytes_sent = 0;
+  uint32_t active = 0, peak_active = 0;
+};
+
+// What protocol drivers may read of the server's state.
+struct Context {
+  const Config* cfg;
+  std::shared_ptr<const Catalog> catalog;
+  const Registry* registry;
+  PolicyConfig policy;
+  Stats* stats;
+  bool draining;
+};
+
+// Storage for libevent's struct event, embedded so that a slot needs no
+// allocation; server.cc checks the size against the real struct.
+constexpr size_t kEventStorage = 160;
+
+struct Conn {
+  alignas(16) unsigned char ev[kEventStorage];
+  short armed = 0;  // event mask currently registered; 0 = none
+  ConnState state = ConnState::Free;
+  int fd = -1;
+  uint32_t id = 0;
+  uint32_t next_free = 0;
+  Transport* io = nullptr;
+  void* owner = nullptr;  // the Server, for the C callback trampoline
+  char peer[56] = {};     // "addr:port"
+  char mac[13] = {};      // canonical once known, else ""
+  int64_t started_ms = 0;
+  int64_t deadline_ms = 0;
+  // tcpboot
+  MacReader rd;
+  uint8_t hdr[kTcpbootHeaderLen];
+  uint8_t hdr_sent = 0;
+  std::shared_ptr<const Image> image;  // keeps the file open across reloads
+  uint64_t off = 0, end = 0;
+};
+
+int64_t now_ms();
+
+// tcpboot driver (src/proto/tcpboot_conn.cc).
+void tcpboot_start(Conn& c, const Context& ctx);
+Next tcpboot_drive(Conn& c, const Context& ctx, bool timed_out);
+
+}  // namespace otad
+
+#include "otad/log.h"
+// Every connection log line names the connection, the peer and the device.
+#define CONN_LOG(level, c, proto, fmt, ...)                                                  \
+  OTAD_LOG(level, "conn#%u %s mac=%s %s: " fmt, (c).id, (c).peer, (c).mac[0] ? (c).mac : "-", \
+           proto, ##__VA_ARGS__)

@@ -1,0 +1,129 @@
+// Listening sockets and accept: the connection budget is enforced here.
+// A full slab turns the listeners off until a slot frees (devices wait in
+// the kernel backlog); running out of descriptors backs off for a second
+// instead of spinning on a readable listener.
+#include <arpa/inet.h>
+#include <event2/event.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "core/server.h"
+#include "otad/log.h"
+
+namespace otad {
+namespace {
+
+constexpr int kMaxAcceptsPerWake = 64;
+
+void listener_cb(evutil_socket_t, short, void* arg) {
+  Listener* l = static_cast<Listener*>(arg);
+  static_cast<Server*>(l->owner)->on_accept(*l);
+}
+
+void format_peer(const sockaddr_storage& ss, char* out, size_t n) {
+  char host[INET6_ADDRSTRLEN] = "?";
+  int port = 0;
+  if (ss.ss_family == AF_INET) {
+    auto* a = reinterpret_cast<const sockaddr_in*>(&ss);
+    inet_ntop(AF_INET, &a->sin_addr, host, sizeof host);
+    port = ntohs(a->sin_port);
+    snprintf(out, n, "%s:%d", host, port);
+  } else if (ss.ss_family == AF_INET6) {
+    auto* a = reinterpret_cast<const sockaddr_in6*>(&ss);
+    inet_ntop(AF_INET6, &a->sin6_addr, host, sizeof host);
+    port = ntohs(a->sin6_port);
+    snprintf(out, n, "[%s]:%d", host, port);
+  } else {
+    snprintf(out, n, "?");
+  }
+}
+
+}  // namespace
+
+Status Server::open_listener(Listener& l, const std::string& addr, int port, const char* proto) {
+  sockaddr_storage ss{};
+  socklen_t len;
+  int family;
+  if (inet_pton(AF_INET, addr.c_str(), &reinterpret_cast<sockaddr_in*>(&ss)->sin_addr) == 1) {
+    auto* a = reinterpret_cast<sockaddr_in*>(&ss);
+    a->sin_family = AF_INET;
+    a->sin_port = htons(static_cast<uint16_t>(port));
+    len = sizeof *a;
+    family = AF_INET;
+  } else {
+    auto* a = reinterpret_cast<sockaddr_in6*>(&ss);
+    inet_pton(AF_INET6, addr.c_str(), &a->sin6_addr);
+    a->sin6_family = AF_INET6;
+    a->sin6_port = htons(static_cast<uint16_t>(port));
+    len = sizeof *a;
+    family = AF_INET6;
+  }
+  int fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return Err(std::string(proto) + ": socket: " + strerror(errno));
+  int one = 1;
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  if (bind(fd, reinterpret_cast<sockaddr*>(&ss), len) != 0 ||
+      listen(fd, static_cast<int>(cfg_.listen_backlog)) != 0) {
+    std::string why = strerror(errno);
+    close(fd);
+    return Err(std::string(proto) + ": cannot listen on " + addr + " port " +
+               std::to_string(port) + ": " + why);
+  }
+  l.fd = fd;
+  l.proto = proto;
+  l.owner = this;
+  event_assign(reinterpret_cast<struct event*>(l.ev), base_, fd, EV_READ | EV_PERSIST,
+               listener_cb, &l);
+  event_add(reinterpret_cast<struct event*>(l.ev), nullptr);
+  l.armed = true;
+  LOG_INFO("%s: listening on %s port %d", proto, addr.c_str(), port);
+  return Ok();
+}
+
+void Server::on_accept(Listener& l) {
+  for (int i = 0; i < kMaxAcceptsPerWake; ++i) {
+    if (!free_head_) {
+      if (!paused_full_) {
+        LOG_WARN("%s: all %lld connection slots busy; pausing accept until one frees", l.proto,
+                 static_cast<long long>(cfg_.max_connections));
+      }
+      paused_full_ = true;
+      listeners_enable(false);
+      return;
+    }
+    sockaddr_storage ss;
+    socklen_t len = sizeof ss;
+    int fd = accept4(l.fd, reinterpret_cast<sockaddr*>(&ss), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) {
+      if (errno == EINTR || errno == ECONNABORTED) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) return;
+      if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+        LOG_WARN("%s: accept: %s; backing off for 1 s", l.proto, strerror(errno));
+        paused_backoff_ = true;
+        listeners_enable(false);
+        timeval tv{1, 0};
+        event_add(backoff_timer_, &tv);
+        return;
+      }
+      LOG_ERROR("%s: accept: %s", l.proto, strerror(errno));
+      return;
+    }
+    Conn* c = slot_alloc();
+    c->fd = fd;
+    c->id = next_id_++;
+    c->io = &plain_transport();
+    c->owner = this;
+    c->armed = 0;
+    format_peer(ss, c->peer, sizeof c->peer);
+    stats_.accepted++;
+    if (++stats_.active > stats_.peak_active) stats_.peak_active = stats_.active;
+    tcpboot_start(*c, ctx_);
+    drive(*c, false);
+  }
+}
+
+}  // namespace otad

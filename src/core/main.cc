@@ -1,0 +1,113 @@
+// otad: the OTA update gateway daemon.
+#include <signal.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstring>
+#include <string>
+
+#include "core/server.h"
+#include "otad/fsutil.h"
+#include "otad/log.h"
+
+using namespace otad;
+
+namespace {
+
+constexpr int kExitConfig = 2;
+
+void usage(FILE* f) {
+  fprintf(f,
+          "usage: otad [--config FILE]        run the gateway (default /etc/otad/otad.ini)\n"
+          "       otad --check-config FILE    validate FILE and print the effective config\n"
+          "       otad --version\n");
+}
+
+// Every slot may hold a socket, plus listeners, image files and libevent's
+// own descriptors: make sure the process may open that many.
+bool ensure_fd_budget(int64_t max_connections, size_t images) {
+  const rlim_t need = static_cast<rlim_t>(max_connections) + images + 64;
+  struct rlimit rl;
+  if (getrlimit(RLIMIT_NOFILE, &rl) != 0) return true;
+  if (rl.rlim_cur >= need) return true;
+  if (rl.rlim_max >= need) {
+    rl.rlim_cur = need;
+    if (setrlimit(RLIMIT_NOFILE, &rl) == 0) return true;
+  }
+  fprintf(stderr,
+          "otad: max_connections=%lld needs %llu file descriptors, but RLIMIT_NOFILE allows %llu "
+          "(raise it, e.g. ulimit -n, or lower server.max_connections)\n",
+          static_cast<long long>(max_connections), static_cast<unsigned long long>(need),
+          static_cast<unsigned long long>(rl.rlim_max));
+  return false;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string config_path = "/etc/otad/otad.ini";
+  bool check_only = false;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    if ((a == "--config" || a == "-c" || a == "--check-config") && i + 1 < argc) {
+      check_only = check_only || a == "--check-config";
+      config_path = argv[++i];
+    } else if (a == "--version") {
+      printf("otad %s\n", OTAD_VERSION);
+      return 0;
+    } else if (a == "--help" || a == "-h") {
+      usage(stdout);
+      return 0;
+    } else {
+      fprintf(stderr, "otad: unknown argument '%s'\n", a.c_str());
+      usage(stderr);
+      return kExitConfig;
+    }
+  }
+
+  std::vector<std::string> errors;
+  auto cfg = config_load(config_path, &errors);
+  if (!cfg) {
+    for (const auto& e : errors) fprintf(stderr, "%s\n", e.c_str());
+    fprintf(stderr, "otad: %zu error(s) in %s\n", errors.size(), config_path.c_str());
+    return kExitConfig;
+  }
+  if (check_only) {
+    printf("; %s: OK. Effective configuration:\n%s", config_path.c_str(),
+           config_dump(*cfg).c_str());
+    return 0;
+  }
+  LogLevel lvl;
+  if (log_level_from_name(cfg->log_level, &lvl)) log_set_level(lvl);
+
+  std::vector<std::string> warnings;
+  auto cat = Catalog::load(cfg->catalog_dir, static_cast<uint64_t>(cfg->max_image_size), nullptr,
+                           &errors, &warnings);
+  for (const auto& w : warnings) LOG_WARN("%s", w.c_str());
+  auto reg = Registry::load(cfg->devices_file, &errors);
+  if (!cat || !reg) {
+    for (const auto& e : errors) fprintf(stderr, "%s\n", e.c_str());
+    return kExitConfig;
+  }
+  if (!ensure_fd_budget(cfg->max_connections, (*cat)->images().size())) return kExitConfig;
+
+  // Peers that vanish mid-send must surface as EPIPE, not kill the process.
+  signal(SIGPIPE, SIG_IGN);
+
+  if (!cfg->pid_file.empty()) {
+    Status s = write_file_atomic(cfg->pid_file, std::to_string(getpid()) + "\n");
+    if (!s) {
+      fprintf(stderr, "otad: pid_file: %s\n", s.error().c_str());
+      return kExitConfig;
+    }
+  }
+  const std::string pid_file = cfg->pid_file;
+  int rc;
+  {
+    Server server(config_path, std::move(*cfg), std::move(*cat), std::move(*reg));
+    rc = server.run();
+  }
+  if (!pid_file.empty()) unlink(pid_file.c_str());
+  return rc;
+}

@@ -1,0 +1,294 @@
+#include "core/server.h"
+
+#include <event2/event.h>
+#include <event2/event_struct.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <cstring>
+
+#include "otad/log.h"
+
+namespace otad {
+
+static_assert(sizeof(struct event) <= kEventStorage, "kEventStorage too small for struct event");
+
+namespace {
+
+constexpr int kTimerBackoff = 1;
+constexpr int kTimerGrace = 2;
+
+struct event* ev_of(Conn& c) { return reinterpret_cast<struct event*>(c.ev); }
+struct event* ev_of(Listener& l) { return reinterpret_cast<struct event*>(l.ev); }
+
+timeval to_tv(int64_t ms) {
+  if (ms < 0) ms = 0;
+  return {static_cast<time_t>(ms / 1000), static_cast<suseconds_t>(ms % 1000 * 1000)};
+}
+
+void conn_cb(evutil_socket_t, short what, void* arg) {
+  Conn* c = static_cast<Conn*>(arg);
+  static_cast<Server*>(c->owner)->on_conn_event(*c, what);
+}
+
+void signal_cb(evutil_socket_t sig, short, void* arg) {
+  static_cast<Server*>(arg)->on_signal(static_cast<int>(sig));
+}
+
+struct TimerArg {
+  Server* s;
+  int which;
+};
+void timer_cb(evutil_socket_t, short, void* arg) {
+  auto* t = static_cast<TimerArg*>(arg);
+  t->s->on_timer(t->which);
+}
+
+}  // namespace
+
+Server::Server(std::string config_path, Config cfg, std::shared_ptr<const Catalog> cat,
+               Registry reg)
+    : config_path_(std::move(config_path)),
+      cfg_(std::move(cfg)),
+      catalog_(std::move(cat)),
+      registry_(std::move(reg)) {
+  // The slab is allocated once, here; nothing per connection is allocated
+  // later.
+  const uint32_t n = static_cast<uint32_t>(cfg_.max_connections);
+  slab_ = std::make_unique<Conn[]>(n);
+  for (uint32_t i = 0; i < n; ++i) slab_[i].next_free = i + 2 <= n ? i + 2 : 0;
+  free_head_ = n ? 1 : 0;
+  sync_context();
+}
+
+Server::~Server() {
+  for (uint32_t i = 0; i < static_cast<uint32_t>(cfg_.max_connections); ++i) {
+    Conn& c = slab_[i];
+    if (c.state != ConnState::Free) slot_free(c);
+  }
+  if (tcpboot_.fd >= 0) {
+    if (tcpboot_.armed) event_del(ev_of(tcpboot_));
+    close(tcpboot_.fd);
+  }
+  for (event* e : owned_events_) event_free(e);
+  if (base_) event_base_free(base_);
+}
+
+void Server::sync_context() {
+  ctx_.cfg = &cfg_;
+  ctx_.catalog = catalog_;
+  ctx_.registry = &registry_;
+  ctx_.policy.default_platform = cfg_.default_platform;
+  ctx_.policy.serve_unknown = cfg_.unknown_devices == "serve";
+  ctx_.stats = &stats_;
+  ctx_.draining = draining_;
+}
+
+Conn* Server::slot_alloc() {
+  if (!free_head_) return nullptr;
+  Conn& c = slab_[free_head_ - 1];
+  free_head_ = c.next_free;
+  c.next_free = 0;
+  return &c;
+}
+
+void Server::slot_free(Conn& c) {
+  if (c.armed) event_del(ev_of(c));
+  c.armed = 0;
+  if (c.fd >= 0) close(c.fd);
+  c.fd = -1;
+  c.image.reset();
+  c.state = ConnState::Free;
+  c.next_free = free_head_;
+  free_head_ = static_cast<uint32_t>(&c - slab_.get()) + 1;
+  stats_.active--;
+}
+
+void Server::arm(Conn& c, Next n) {
+  const short mask = n.want == Want::Read ? EV_READ : EV_WRITE;
+  struct event* ev = ev_of(c);
+  // Events are one-shot; re-registering only when the direction changes
+  // keeps the common case (same direction, new timeout) to one event_add.
+  if (c.armed != mask) {
+    if (c.armed) event_del(ev);
+    event_assign(ev, base_, c.fd, mask, conn_cb, &c);
+    c.armed = mask;
+  }
+  timeval tv = to_tv(n.timeout_ms);
+  event_add(ev, &tv);
+}
+
+void Server::drive(Conn& c, bool timed_out) {
+  Next n = tcpboot_drive(c, ctx_, timed_out);
+  if (n.want == Want::Close) {
+    slot_free(c);
+    accept_resume_check();
+    return;
+  }
+  arm(c, n);
+}
+
+void Server::on_conn_event(Conn& c, short what) { drive(c, (what & EV_TIMEOUT) != 0); }
+
+void Server::listeners_enable(bool on) {
+  Listener* all[] = {&tcpboot_};
+  for (Listener* l : all) {
+    if (l->fd < 0 || l->armed == on) continue;
+    if (on) event_add(ev_of(*l), nullptr);
+    else event_del(ev_of(*l));
+    l->armed = on;
+  }
+}
+
+void Server::accept_resume_check() {
+  if (draining_) {
+    if (stats_.active == 0) event_base_loopexit(base_, nullptr);
+    return;
+  }
+  if (paused_full_ && free_head_) {
+    paused_full_ = false;
+    if (!paused_backoff_) listeners_enable(true);
+  }
+}
+
+void Server::on_timer(int which) {
+  if (which == kTimerBackoff) {
+    paused_backoff_ = false;
+    if (!paused_full_ && !draining_) listeners_enable(true);
+  } else if (which == kTimerGrace) {
+    LOG_WARN("shutdown: grace period over; cutting %u connection(s)", stats_.active);
+    for (uint32_t i = 0; i < static_cast<uint32_t>(cfg_.max_connections); ++i) {
+      Conn& c = slab_[i];
+      if (c.state == ConnState::Free) continue;
+      CONN_LOG(LogLevel::Warn, c, "tcpboot", "cut by shutdown after %llu of %llu bytes",
+               static_cast<unsigned long long>(c.off), static_cast<unsigned long long>(c.end));
+      stats_.aborted++;
+      slot_free(c);
+    }
+    event_base_loopexit(base_, nullptr);
+  }
+}
+
+void Server::begin_shutdown() {
+  if (draining_) {
+    LOG_WARN("second shutdown signal: exiting now");
+    on_timer(kTimerGrace);
+    return;
+  }
+  draining_ = true;
+  ctx_.draining = true;
+  listeners_enable(false);
+  if (tcpboot_.fd >= 0) {
+    close(tcpboot_.fd);  // new devices are refused, not queued
+    tcpboot_.fd = -1;
+  }
+  LOG_INFO("shutdown: no longer accepting; %u connection(s) in flight, grace %lld s",
+           stats_.active, static_cast<long long>(cfg_.shutdown_grace));
+  if (stats_.active == 0) {
+    event_base_loopexit(base_, nullptr);
+    return;
+  }
+  timeval tv = to_tv(cfg_.shutdown_grace * 1000);
+  event_add(grace_timer_, &tv);
+}
+
+void Server::log_stats(const char* when) {
+  LOG_INFO("stats (%s): accepted=%llu served=%llu aborted=%llu refused=%llu bad=%llu "
+           "bytes_sent=%llu active=%u peak_active=%u images=%zu devices=%zu",
+           when, (unsigned long long)stats_.accepted, (unsigned long long)stats_.served,
+           (unsigned long long)stats_.aborted, (unsigned long long)stats_.refused,
+           (unsigned long long)stats_.bad_requests, (unsigned long long)stats_.bytes_sent,
+           stats_.active, stats_.peak_active, catalog_->images().size(), registry_.size());
+}
+
+void Server::reload() {
+  std::vector<std::string> errors, warnings;
+  auto nc = config_load(config_path_, &errors);
+  if (!nc) {
+    for (const auto& e : errors) LOG_ERROR("reload: %s", e.c_str());
+    LOG_ERROR("reload failed; still running on the previous configuration");
+    return;
+  }
+  // Keys that shape the slab and the sockets keep their start-up values.
+  for (const KeySpec& k : config_table()) {
+    if (k.reloadable) continue;
+    std::string was = config_value(cfg_, k), now = config_value(*nc, k);
+    if (was != now) {
+      LOG_WARN("reload: %s.%s changed (%s -> %s); it takes effect after a restart", k.section,
+               k.name, was.c_str(), now.c_str());
+      std::visit([&](auto f) { (*nc).*f = cfg_.*f; }, k.field);
+    }
+  }
+  auto cat = Catalog::load(nc->catalog_dir, static_cast<uint64_t>(nc->max_image_size),
+                           catalog_.get(), &errors, &warnings);
+  auto reg = Registry::load(nc->devices_file, &errors);
+  for (const auto& w : warnings) LOG_WARN("reload: %s", w.c_str());
+  if (!cat || !reg) {
+    for (const auto& e : errors) LOG_ERROR("reload: %s", e.c_str());
+    LOG_ERROR("reload failed; still serving the previous catalog and devices");
+    return;
+  }
+  cfg_ = std::move(*nc);
+  catalog_ = std::move(*cat);
+  registry_ = std::move(*reg);
+  LogLevel lvl;
+  if (log_level_from_name(cfg_.log_level, &lvl)) log_set_level(lvl);
+  sync_context();
+  LOG_INFO("reloaded: %zu image(s), %zu device(s); %u transfer(s) in flight continue",
+           catalog_->images().size(), registry_.size(), stats_.active);
+}
+
+void Server::on_signal(int sig) {
+  switch (sig) {
+    case SIGTERM:
+    case SIGINT:
+      LOG_INFO("%s received", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+      begin_shutdown();
+      break;
+    case SIGHUP:
+      LOG_INFO("SIGHUP received: reloading");
+      reload();
+      break;
+    case SIGUSR1:
+      log_stats("SIGUSR1");
+      break;
+  }
+}
+
+int Server::run() {
+  base_ = event_base_new();
+  if (!base_) {
+    LOG_ERROR("cannot create the event loop");
+    return 1;
+  }
+  for (int sig : {SIGTERM, SIGINT, SIGHUP, SIGUSR1}) {
+    event* e = evsignal_new(base_, sig, signal_cb, this);
+    event_add(e, nullptr);
+    owned_events_.push_back(e);
+  }
+  static TimerArg backoff_arg, grace_arg;
+  backoff_arg = {this, kTimerBackoff};
+  grace_arg = {this, kTimerGrace};
+  backoff_timer_ = evtimer_new(base_, timer_cb, &backoff_arg);
+  grace_timer_ = evtimer_new(base_, timer_cb, &grace_arg);
+  owned_events_.push_back(backoff_timer_);
+  owned_events_.push_back(grace_timer_);
+
+  if (cfg_.tcpboot_enabled) {
+    Status s = open_listener(tcpboot_, cfg_.tcpboot_listen, static_cast<int>(cfg_.tcpboot_port),
+                             "tcpboot");
+    if (!s) {
+      LOG_ERROR("%s", s.error().c_str());
+      return 1;
+    }
+  }
+  LOG_INFO("otad %s ready: %zu image(s), %zu device(s), max_connections=%lld", OTAD_VERSION,
+           catalog_->images().size(), registry_.size(),
+           static_cast<long long>(cfg_.max_connections));
+  event_base_dispatch(base_);
+  log_stats("exit");
+  LOG_INFO("otad stopped");
+  return 0;
+}
+
+}  // namespace otad
