@@ -20,6 +20,9 @@ namespace otad {
 // Longest line accepted (without its newline). inih's buffer is 200 bytes,
 // fgets-style, so 198 characters plus the newline is the most that is safe.
 constexpr size_t kIniMaxLine = 198;
+// inih cuts section names at 49 characters (MAX_SECTION 50) and key names
+// at 49 (MAX_NAME 50); longer ones are refused, not cut.
+constexpr size_t kIniMaxSection = 49;
 
 struct IniCallbacks {
   // A [section] header. Return an error reason, or "" to accept.

@@ -33,24 +33,41 @@ std::string image_path(const std::string& dir, const std::string& sha) {
 
 Result<std::vector<ManifestEntry>> manifest_read(const std::string& path,
                                                  std::vector<std::string>* errors) {
+  // Sections are "[image N]", N the add order: inih cuts section names at 49
+  // characters, so the SHA-256 is a key, not the section name.
   std::vector<ManifestEntry> out;
-  std::map<std::string, int> line_of;
+  std::vector<int> lines;
+  std::string cur;
   IniCallbacks cb;
   cb.on_section = [&](std::string_view s, int line) -> std::string {
-    if (!is_hex(s, 64)) return "section name must be the image's SHA-256 (64 lowercase hex)";
-    if (line_of.count(std::string(s))) return "image listed twice";
-    line_of[std::string(s)] = line;
+    cur.clear();
+    if (s.substr(0, 6) != "image ") return "expected [image N]";
+    auto n = parse_int_strict(s.substr(6), 1, int64_t{1} << 40);
+    if (!n) return "expected [image N]: " + n.error();
+    for (const ManifestEntry& e : out) {
+      if (e.seq == static_cast<uint64_t>(*n)) return "image " + std::to_string(*n) + " listed twice";
+    }
+    cur = std::string(s);
     out.push_back({});
-    out.back().sha256 = std::string(s);
+    out.back().seq = static_cast<uint64_t>(*n);
+    lines.push_back(line);
     return "";
   };
   cb.on_key = [&](std::string_view s, std::string_view k, std::string_view v, int) -> std::string {
-    if (out.empty() || out.back().sha256 != s) return "key outside an image section";
+    if (cur.empty() || s != cur) return "key outside an [image N] section";
     ManifestEntry& e = out.back();
-    if (k == "size" || k == "seq") {
-      auto n = parse_int_strict(v, 0, int64_t{1} << 40);
+    if (k == "size") {
+      auto n = parse_int_strict(v, 1, int64_t{1} << 40);
       if (!n) return n.error();
-      (k == "size" ? e.size : e.seq) = static_cast<uint64_t>(*n);
+      e.size = static_cast<uint64_t>(*n);
+      return "";
+    }
+    if (k == "sha256") {
+      if (!is_hex(v, 64)) return "not a lowercase hex SHA-256";
+      for (const ManifestEntry& o : out) {
+        if (&o != &e && o.sha256 == v) return "image listed twice";
+      }
+      e.sha256 = std::string(v);
       return "";
     }
     auto it = kStringKeys.find(k);
@@ -63,16 +80,18 @@ Result<std::vector<ManifestEntry>> manifest_read(const std::string& path,
   };
   size_t before = errors->size();
   ini_parse_path(path, 16 << 20, cb, errors);
-  for (const ManifestEntry& e : out) {
-    const char* missing = e.platform.empty() ? "platform"
-                          : e.version.empty() ? "version"
-                          : e.sha1.empty()    ? "sha1"
-                          : e.md5.empty()     ? "md5"
-                          : e.size == 0       ? "size"
-                                              : nullptr;
+  for (size_t i = 0; i < out.size(); ++i) {
+    const ManifestEntry& e = out[i];
+    const char* missing = e.sha256.empty()     ? "sha256"
+                          : e.platform.empty() ? "platform"
+                          : e.version.empty()  ? "version"
+                          : e.sha1.empty()     ? "sha1"
+                          : e.md5.empty()      ? "md5"
+                          : e.size == 0        ? "size"
+                                               : nullptr;
     if (missing) {
-      errors->push_back(path + ":" + std::to_string(line_of[e.sha256]) + ": [" + e.sha256 +
-                        "]: missing key " + missing);
+      errors->push_back(path + ":" + std::to_string(lines[i]) + ": [image " +
+                        std::to_string(e.seq) + "]: missing key " + missing);
     }
   }
   if (errors->size() != before) return Err(errors->at(before));
@@ -82,9 +101,11 @@ Result<std::vector<ManifestEntry>> manifest_read(const std::string& path,
 Status manifest_write(const std::string& path, const std::vector<ManifestEntry>& entries) {
   std::string s =
       "; otad catalog manifest. Written by otactl; otad reads it at start-up and on SIGHUP.\n"
-      "; One section per image, named by the SHA-256 of <sha256>.bin beside this file.\n";
+      "; One [image N] section per image (N: the order it was added); its bytes are\n"
+      "; <sha256>.bin beside this file.\n";
   for (const ManifestEntry& e : entries) {
-    s += "\n[" + e.sha256 + "]\n";
+    s += "\n[image " + std::to_string(e.seq) + "]\n";
+    s += "sha256 = " + e.sha256 + "\n";
     s += "platform = " + e.platform + "\n";
     s += "version = " + e.version + "\n";
     s += "size = " + std::to_string(e.size) + "\n";
@@ -93,7 +114,6 @@ Status manifest_write(const std::string& path, const std::vector<ManifestEntry>&
     if (!e.chip.empty()) s += "chip = " + e.chip + "\n";
     if (!e.kind.empty()) s += "kind = " + e.kind + "\n";
     if (!e.project.empty()) s += "project = " + e.project + "\n";
-    s += "seq = " + std::to_string(e.seq) + "\n";
     if (!e.added.empty()) s += "added = " + e.added + "\n";
   }
   return write_file_atomic(path, s);

@@ -53,7 +53,9 @@ char* read_line(char* buf, int num, void* user) {
   std::string_view t = trim(line);
   if (t.size() >= 2 && t.front() == '[' && t.back() == ']') {
     std::string sec(trim(t.substr(1, t.size() - 2)));
-    if (st->cb->on_section) {
+    if (sec.size() > kIniMaxSection) {
+      st->error(st->line, "section name longer than " + std::to_string(kIniMaxSection) + " characters");
+    } else if (st->cb->on_section) {
       std::string why = st->cb->on_section(sec, st->line);
       if (!why.empty()) st->error(st->line, "[" + sec + "]: " + why);
     }
