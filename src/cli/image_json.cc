@@ -24,6 +24,8 @@ nlohmann::json image_json(const ImageInfo& r, const Digests& d) {
   j["chip"] = str_or_null(r.chip);
   const EspImage* app = r.app_index >= 0 ? &r.images[r.app_index] : nullptr;
   const EspImage* first = r.image_count > 0 ? &r.images[0] : nullptr;
+  // The image the verdict is about: the app if there is one, else the first.
+  const EspImage* main = app ? app : first;
   j["chip_id"] = first && first->chip_id >= 0 ? json(first->chip_id) : json(nullptr);
   j["format"] = str_or_null(r.format);
   // Arduino-ESP32's app description names the lib builder, not the sketch:
@@ -42,11 +44,11 @@ nlohmann::json image_json(const ImageInfo& r, const Digests& d) {
   j["sha1"] = d.sha1_hex();
   j["sha256"] = d.sha256_hex();
   j["app_offset"] = app ? json(app->offset) : json(nullptr);
-  j["entry"] = app ? json(hex32(app->entry)) : json(nullptr);
-  j["image_end"] = app ? json(app->image_end) : json(nullptr);
-  j["trailing_bytes"] = app ? json(r.size - app->image_end) : json(nullptr);
-  j["checksum_ok"] = app ? json(app->checksum_calc == app->checksum_stored) : json(nullptr);
-  j["sha256_ok"] = app && app->sha256_ok >= 0 ? json(app->sha256_ok == 1) : json(nullptr);
+  j["entry"] = main ? json(hex32(main->entry)) : json(nullptr);
+  j["image_end"] = main ? json(main->image_end) : json(nullptr);
+  j["trailing_bytes"] = main ? json(r.size - main->image_end) : json(nullptr);
+  j["checksum_ok"] = main ? json(main->checksum_calc == main->checksum_stored) : json(nullptr);
+  j["sha256_ok"] = main && main->sha256_ok >= 0 ? json(main->sha256_ok == 1) : json(nullptr);
   j["crc_patch"] = r.crc_patch < 0 ? json(nullptr) : json(r.crc_patch == 1 ? "ok" : "bad");
   j["accepted"] = r.reason == nullptr;
   j["reason"] = str_or_null(r.reason);

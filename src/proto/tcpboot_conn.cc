@@ -23,6 +23,14 @@ Next abort_transfer(Conn& c, const Context& ctx, const char* why) {
   return close_now();
 }
 
+// Logged when the device closes after the image (or cannot be waited for):
+// the time then is the device's download time, not the kernel's queueing.
+Next log_complete(Conn& c, const char* how) {
+  CONN_LOG(LogLevel::Info, c, kProto, "complete: %llu bytes in %.3f s; %s",
+           static_cast<unsigned long long>(c.end), (now_ms() - c.started_ms) / 1000.0, how);
+  return close_now();
+}
+
 const char* io_reason(const IoResult& r) {
   if (r.st == Io::Eof) return "device closed the connection";
   return strerror(r.err);
@@ -127,22 +135,21 @@ Next tcpboot_drive(Conn& c, const Context& ctx, bool timed_out) {
           ctx.stats->bytes_sent += r.n;
         }
         if (c.off < c.end) return {Want::Write, send_timeout_ms};  // yield to others
-        CONN_LOG(LogLevel::Info, c, kProto, "complete: sent %llu bytes in %.3f s",
-                 static_cast<unsigned long long>(c.end), (now_ms() - c.started_ms) / 1000.0);
         ctx.stats->served++;
         c.image.reset();
         c.io->shutdown_write(c.fd);
-        if (ctx.draining) return close_now();
+        if (ctx.draining) return log_complete(c, "sent; closing at once (shutting down)");
         c.state = ConnState::Linger;
         c.deadline_ms = now_ms() + kLingerMs;
         break;
       }
       case ConnState::Linger: {
-        if (timed_out || ctx.draining) return close_now();
+        if (timed_out) return log_complete(c, "sent; the device did not close within 5 s");
+        if (ctx.draining) return log_complete(c, "sent; closing at once (shutting down)");
         uint8_t sink[64];
         IoResult r = c.io->read(c.fd, sink, sizeof sink);
         if (r.st == Io::WantRead) return {Want::Read, c.deadline_ms - now_ms()};
-        if (r.st != Io::Ok) return close_now();
+        if (r.st != Io::Ok) return log_complete(c, "the device received it and closed");
         // Discard what a device sent after its MAC; one read per wake-up.
         return {Want::Read, c.deadline_ms - now_ms()};
       }
