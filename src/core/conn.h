@@ -45,7 +45,9 @@ enum class ConnState : uint8_t {
   Linger,      // all sent, FIN sent: waiting for the device to close
 };
 
-enum class Want : uint8_t { Read, Write, Close };
+// Reset: close with RST, dropping what the kernel still queues for the peer
+// (a stalled or cut transfer must free its buffers and fail at once).
+enum class Want : uint8_t { Read, Write, Close, Reset };
 struct Next {
   Want want;
   int64_t timeout_ms;  // how long to wait for it

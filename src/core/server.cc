@@ -3,6 +3,7 @@
 #include <event2/event.h>
 #include <event2/event_struct.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cstring>
@@ -64,7 +65,7 @@ Server::Server(std::string config_path, Config cfg, std::shared_ptr<const Catalo
 Server::~Server() {
   for (uint32_t i = 0; i < static_cast<uint32_t>(cfg_.max_connections); ++i) {
     Conn& c = slab_[i];
-    if (c.state != ConnState::Free) slot_free(c);
+    if (c.state != ConnState::Free) slot_free(c, true);
   }
   if (tcpboot_.fd >= 0) {
     if (tcpboot_.armed) event_del(ev_of(tcpboot_));
@@ -92,7 +93,11 @@ Conn* Server::slot_alloc() {
   return &c;
 }
 
-void Server::slot_free(Conn& c) {
+void Server::slot_free(Conn& c, bool reset) {
+  if (reset && c.fd >= 0) {
+    struct linger lg = {1, 0};
+    setsockopt(c.fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+  }
   if (c.armed) event_del(ev_of(c));
   c.armed = 0;
   if (c.fd >= 0) close(c.fd);
@@ -120,8 +125,8 @@ void Server::arm(Conn& c, Next n) {
 
 void Server::drive(Conn& c, bool timed_out) {
   Next n = tcpboot_drive(c, ctx_, timed_out);
-  if (n.want == Want::Close) {
-    slot_free(c);
+  if (n.want == Want::Close || n.want == Want::Reset) {
+    slot_free(c, n.want == Want::Reset);
     accept_resume_check();
     return;
   }
@@ -163,7 +168,7 @@ void Server::on_timer(int which) {
       CONN_LOG(LogLevel::Warn, c, "tcpboot", "cut by shutdown after %llu of %llu bytes",
                static_cast<unsigned long long>(c.off), static_cast<unsigned long long>(c.end));
       stats_.aborted++;
-      slot_free(c);
+      slot_free(c, true);
     }
     event_base_loopexit(base_, nullptr);
   }

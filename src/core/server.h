@@ -45,7 +45,7 @@ class Server {
   void listeners_enable(bool on);
   void accept_resume_check();
   Conn* slot_alloc();
-  void slot_free(Conn& c);
+  void slot_free(Conn& c, bool reset = false);
   void arm(Conn& c, Next n);
   void drive(Conn& c, bool timed_out);
   void reload();

@@ -20,12 +20,13 @@ Next abort_transfer(Conn& c, const Context& ctx, const char* why) {
   CONN_LOG(LogLevel::Info, c, kProto, "aborted after %llu of %llu bytes: %s",
            static_cast<unsigned long long>(c.off), static_cast<unsigned long long>(c.end), why);
   ctx.stats->aborted++;
-  return close_now();
+  return {Want::Reset, 0};
 }
 
 // Logged when the device closes after the image (or cannot be waited for):
 // the time then is the device's download time, not the kernel's queueing.
-Next log_complete(Conn& c, const char* how) {
+Next log_complete(Conn& c, const Context& ctx, const char* how) {
+  ctx.stats->served++;
   CONN_LOG(LogLevel::Info, c, kProto, "complete: %llu bytes in %.3f s; %s",
            static_cast<unsigned long long>(c.end), (now_ms() - c.started_ms) / 1000.0, how);
   return close_now();
@@ -135,21 +136,22 @@ Next tcpboot_drive(Conn& c, const Context& ctx, bool timed_out) {
           ctx.stats->bytes_sent += r.n;
         }
         if (c.off < c.end) return {Want::Write, send_timeout_ms};  // yield to others
-        ctx.stats->served++;
         c.image.reset();
         c.io->shutdown_write(c.fd);
-        if (ctx.draining) return log_complete(c, "sent; closing at once (shutting down)");
+        if (ctx.draining) return log_complete(c, ctx, "sent; closing at once (shutting down)");
         c.state = ConnState::Linger;
         c.deadline_ms = now_ms() + kLingerMs;
         break;
       }
       case ConnState::Linger: {
-        if (timed_out) return log_complete(c, "sent; the device did not close within 5 s");
-        if (ctx.draining) return log_complete(c, "sent; closing at once (shutting down)");
+        if (timed_out) return log_complete(c, ctx, "sent; the device did not close within 5 s");
+        if (ctx.draining) return log_complete(c, ctx, "sent; closing at once (shutting down)");
         uint8_t sink[64];
         IoResult r = c.io->read(c.fd, sink, sizeof sink);
         if (r.st == Io::WantRead) return {Want::Read, c.deadline_ms - now_ms()};
-        if (r.st != Io::Ok) return log_complete(c, "the device received it and closed");
+        if (r.st == Io::Eof) return log_complete(c, ctx, "the device received it and closed");
+        // A reset now means the device gave up with bytes still in flight.
+        if (r.st == Io::Error) return abort_transfer(c, ctx, "device reset the connection before the end");
         // Discard what a device sent after its MAC; one read per wake-up.
         return {Want::Read, c.deadline_ms - now_ms()};
       }

@@ -1,0 +1,89 @@
+"""SIGHUP reloads without cutting transfers; SIGTERM drains in-flight ones."""
+import signal
+import socket
+import subprocess
+import time
+import unittest
+
+from otadtest import SIM, GatewayTest, sha1, tcpboot_fetch
+
+
+class Signals(GatewayTest):
+    def test_sighup_with_broken_config_keeps_serving(self):
+        g = self.gateway()
+        image = g.add_image(size=32768)
+        g.start()
+        with open(g.config, "a") as f:
+            f.write("[tcpboot]\nsend_timeout = 10abc\n")  # also a duplicate section key
+        g.send(signal.SIGHUP)
+        g.wait_log(r"reload failed; still running on the previous configuration")
+        self.assertRegex(g.log(), r"reload: .*otad\.ini:\d+: tcpboot\.send_timeout: ")
+        self.assertEqual(tcpboot_fetch(g.port)[2], image)
+        self.assertIsNone(g.proc.poll())
+
+    def test_sighup_with_broken_devices_or_manifest_keeps_old_state(self):
+        g = self.gateway(unknown_devices="refuse")
+        image = g.add_image(size=32768)
+        g.ctl("device", "add", "30aea4041d8c")
+        g.start()
+        with open(g.settings["dir"] + "/devices.ini", "a") as f:
+            f.write("[zz]\n")
+        g.send(signal.SIGHUP)
+        g.wait_log(r"reload: .*devices\.ini:\d+: \[zz\]: not a MAC")
+        g.wait_log(r"reload failed; still serving the previous catalog and devices")
+        self.assertEqual(tcpboot_fetch(g.port)[2], image)  # still registered
+
+    def test_sighup_new_image_while_old_one_is_in_flight(self):
+        g = self.gateway()
+        old = g.add_image("demo", "1.0.0", size=4 << 20)
+        g.start()
+        # A slow device starts on 1.0.0 ...
+        slow = subprocess.Popen([SIM, "tcpboot", "--port", str(g.port), "--devices", "3",
+                                 "--rate", str(2 << 20), "--expect-sha1", sha1(old)],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        g.wait_log(r"serving demo 1\.0\.0", count=3)
+        # ... then 1.1.0 is added, otactl signals otad through the pid file,
+        # and old 1.0.0 is even removed from the catalog directory.
+        new = g.add_image("demo", "1.1.0", size=8192)
+        g.wait_log(r"reloaded: 2 image")
+        self.assertEqual(tcpboot_fetch(g.port, b"30aea4041d8f")[2], new)
+        out, err = slow.communicate(timeout=60)
+        self.assertEqual(slow.returncode, 0, out + err)
+        self.assertRegex(out, r"ok=3 failed=0")
+
+    def test_sigterm_lets_20_in_flight_downloads_finish(self):
+        g = self.gateway(shutdown_grace=60)
+        image = g.add_image(size=1 << 20)
+        g.start()
+        sim = subprocess.Popen([SIM, "tcpboot", "--port", str(g.port), "--devices", "20",
+                                "--rate", str(1 << 20), "--expect-sha1", sha1(image)],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        g.wait_log(r"serving demo", count=20)
+        time.sleep(0.2)
+        g.send(signal.SIGTERM)
+        g.wait_log(r"shutdown: no longer accepting; 20 connection\(s\) in flight")
+        # New devices are turned away now.
+        with self.assertRaises(OSError):
+            socket.create_connection(("127.0.0.1", g.port), timeout=2).recv(1)
+        out, err = sim.communicate(timeout=60)
+        self.assertEqual(sim.returncode, 0, out + err)
+        self.assertRegex(out, r"devices=20 ok=20 failed=0")
+        self.assertEqual(g.proc.wait(30), 0)
+        self.assertRegex(g.log(), r"stats \(exit\): accepted=20 served=20 aborted=0")
+
+    def test_grace_period_cuts_stragglers_and_exits_0(self):
+        g = self.gateway(shutdown_grace=1)
+        g.add_image(size=12 << 20)
+        g.start()
+        sim = subprocess.Popen([SIM, "tcpboot", "--port", str(g.port), "--devices", "2",
+                                "--rate", "100000"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        g.wait_log(r"serving demo", count=2)
+        g.send(signal.SIGTERM)
+        self.assertEqual(g.proc.wait(10), 0)
+        self.assertIn("grace period over; cutting 2 connection(s)", g.log())
+        sim.wait(10)
+        self.assertNotEqual(sim.returncode, 0)
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,178 @@
+"""Harness for loopback tests: starts the real otad with a generated config in
+a temp directory and talks to it the way devices do. No mocks."""
+import hashlib
+import os
+import re
+import shutil
+import signal
+import socket
+import struct
+import subprocess
+import tempfile
+import time
+import unittest
+
+OTAD = os.environ.get("OTAD_BIN", "../../build/otad")
+OTACTL = os.environ.get("OTACTL_BIN", "../../build/otactl")
+SIM = os.environ.get("OTAD_SIM_BIN", "../../build/otad-sim")
+SOURCE = os.environ.get("OTAD_SOURCE_DIR", "../..")
+FIXTURES = os.environ.get("OTAD_FIXTURES", "../../../shared/fixtures/firmware")
+OTAD, OTACTL, SIM, SOURCE, FIXTURES = map(os.path.abspath, (OTAD, OTACTL, SIM, SOURCE, FIXTURES))
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def run(*args, check=True, **kw):
+    p = subprocess.run(list(args), capture_output=True, text=True, **kw)
+    if check and p.returncode != 0:
+        raise AssertionError(f"{args} exited {p.returncode}\nstdout: {p.stdout}\nstderr: {p.stderr}")
+    return p
+
+
+def sha1(b):
+    return hashlib.sha1(b).hexdigest()
+
+
+BASE_CONFIG = """[server]
+max_connections = {max_connections}
+shutdown_grace = {shutdown_grace}
+log_level = {log_level}
+pid_file = {dir}/otad.pid
+[catalog]
+dir = {dir}/catalog
+default_platform = {default_platform}
+unknown_devices = {unknown_devices}
+[devices]
+file = {dir}/devices.ini
+[tcpboot]
+listen = 127.0.0.1
+port = {port}
+read_timeout = {read_timeout}
+send_timeout = {send_timeout}
+"""
+
+
+class Gateway:
+    """A temp directory with a config, a catalog and a running otad."""
+
+    def __init__(self, **overrides):
+        self.dir = tempfile.mkdtemp(prefix="otad-it-")
+        self.port = free_port()
+        self.settings = dict(max_connections=1024, shutdown_grace=30, log_level="info",
+                             default_platform="demo", unknown_devices="serve", read_timeout=2,
+                             send_timeout=10, port=self.port, dir=self.dir)
+        self.settings.update(overrides)
+        self.config = os.path.join(self.dir, "otad.ini")
+        self.write_config()
+        self.proc = None
+        self.logf = None
+
+    def write_config(self, text=None):
+        with open(self.config, "w") as f:
+            f.write(text if text is not None else BASE_CONFIG.format(**self.settings))
+
+    def ctl(self, *args, check=True):
+        return run(OTACTL, "--config", self.config, *args, check=check)
+
+    def add_image(self, platform="demo", version="1.0.0", size=65536, chip="esp32"):
+        path = os.path.join(self.dir, f"{platform}-{version}.bin")
+        run(OTACTL, "image", "make", "-o", path, "--chip", chip, "--project", platform,
+            "--version", version, "--size", str(size))
+        self.ctl("image", "add", path)
+        with open(path, "rb") as f:
+            return f.read()
+
+    def start(self, wait=True):
+        self.log_path = os.path.join(self.dir, "otad.log")
+        self.logf = open(self.log_path, "ab")
+        self.proc = subprocess.Popen([OTAD, "--config", self.config], stderr=self.logf,
+                                     stdout=self.logf, cwd=self.dir)
+        if wait:
+            self.wait_log(r"ready:", 10)
+        return self
+
+    def log(self):
+        with open(self.log_path, errors="replace") as f:
+            return f.read()
+
+    def wait_log(self, pattern, timeout=10, count=1):
+        end = time.time() + timeout
+        while time.time() < end:
+            if len(re.findall(pattern, self.log())) >= count:
+                return
+            if self.proc and self.proc.poll() is not None:
+                raise AssertionError(f"otad exited {self.proc.returncode} waiting for {pattern!r}:\n{self.log()}")
+            time.sleep(0.02)
+        raise AssertionError(f"no {count}x {pattern!r} in log within {timeout}s:\n{self.log()[-4000:]}")
+
+    def send(self, sig):
+        self.proc.send_signal(sig)
+
+    def stats(self):
+        """Asks for a stats line (SIGUSR1) and parses it."""
+        n = len(re.findall(r"stats \(SIGUSR1\)", self.log()))
+        self.send(signal.SIGUSR1)
+        self.wait_log(r"stats \(SIGUSR1\)", count=n + 1)
+        line = re.findall(r"stats \(SIGUSR1\): (.*)", self.log())[-1]
+        return {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", line)}
+
+    def stop(self, sig=signal.SIGTERM, timeout=30):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        if self.logf:
+            self.logf.close()
+            self.logf = None
+        return self.proc.returncode if self.proc else None
+
+    def cleanup(self):
+        self.stop()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def sim(self, *args, check=True, timeout=120):
+        return run(SIM, "tcpboot", "--port", str(self.port), *args, check=check, timeout=timeout)
+
+
+def tcpboot_fetch(port, mac=b"30aea4041d8c", chunks=None, pause=0.0, timeout=10):
+    """Talks tcpboot like the ESP32 network bootloader. Returns (size, sha1_hex, body)
+    or (None, None, raw) when the gateway closed without a whole reply."""
+    s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    try:
+        if chunks is None:
+            s.sendall(mac)
+        else:
+            for i in range(0, len(mac), chunks):
+                s.sendall(mac[i:i + chunks])
+                time.sleep(pause)
+        data = bytearray()
+        while True:
+            try:
+                d = s.recv(1 << 16)
+            except ConnectionResetError:
+                break  # closed with unread bytes of ours: a reset, still nothing sent
+            if not d:
+                break
+            data += d
+            if len(data) >= 24 and len(data) >= 24 + struct.unpack("<I", data[:4])[0]:
+                break
+        if len(data) < 24:
+            return None, None, bytes(data)
+        size = struct.unpack("<I", data[:4])[0]
+        return size, data[4:24].hex(), bytes(data[24:])
+    finally:
+        s.close()
+
+
+class GatewayTest(unittest.TestCase):
+    def gateway(self, **kw):
+        g = Gateway(**kw)
+        self.addCleanup(g.cleanup)
+        return g
