@@ -112,11 +112,12 @@ void Server::slot_free(Conn& c, bool reset) {
 void Server::arm(Conn& c, Next n) {
   const short mask = n.want == Want::Read ? EV_READ : EV_WRITE;
   struct event* ev = ev_of(c);
-  // Events are one-shot; re-registering only when the direction changes
-  // keeps the common case (same direction, new timeout) to one event_add.
+  // Persistent events, re-registered only when the direction changes: the
+  // common case (same direction, fresh timeout) is one event_add that only
+  // moves the timer, with no epoll_ctl.
   if (c.armed != mask) {
     if (c.armed) event_del(ev);
-    event_assign(ev, base_, c.fd, mask, conn_cb, &c);
+    event_assign(ev, base_, c.fd, mask | EV_PERSIST, conn_cb, &c);
     c.armed = mask;
   }
   timeval tv = to_tv(n.timeout_ms);
@@ -287,9 +288,9 @@ int Server::run() {
       return 1;
     }
   }
-  LOG_INFO("otad %s ready: %zu image(s), %zu device(s), max_connections=%lld", OTAD_VERSION,
-           catalog_->images().size(), registry_.size(),
-           static_cast<long long>(cfg_.max_connections));
+  LOG_INFO("otad %s ready: %zu image(s), %zu device(s), slab of %lld slots x %zu bytes",
+           OTAD_VERSION, catalog_->images().size(), registry_.size(),
+           static_cast<long long>(cfg_.max_connections), sizeof(Conn));
   event_base_dispatch(base_);
   log_stats("exit");
   LOG_INFO("otad stopped");

@@ -10,8 +10,9 @@ namespace otad {
 namespace {
 
 constexpr const char* kProto = "tcpboot";
-// Fairness: one device gets at most this much per wake-up.
-constexpr size_t kMaxBytesPerWake = 256 * 1024;
+// Fairness: one device gets at most this much per wake-up (nginx's
+// sendfile_max_chunk is 2 MiB); the socket buffer usually bounds it first.
+constexpr size_t kMaxBytesPerWake = 1024 * 1024;
 constexpr int64_t kLingerMs = 5000;
 
 Next close_now() { return {Want::Close, 0}; }
