@@ -67,6 +67,9 @@ struct Context {
   PolicyConfig policy;
   Stats* stats;
   bool draining;
+  // Set by a driver that found an image file different from what the catalog
+  // verified (it shrank under a transfer): the reactor re-verifies the catalog.
+  bool* image_trouble;
 };
 
 // Storage for libevent's struct event, embedded so that a slot needs no

@@ -83,6 +83,7 @@ void Server::sync_context() {
   ctx_.policy.serve_unknown = cfg_.unknown_devices == "serve";
   ctx_.stats = &stats_;
   ctx_.draining = draining_;
+  ctx_.image_trouble = &image_trouble_;
 }
 
 Conn* Server::slot_alloc() {
@@ -126,6 +127,7 @@ void Server::arm(Conn& c, Next n) {
 
 void Server::drive(Conn& c, bool timed_out) {
   Next n = tcpboot_drive(c, ctx_, timed_out);
+  if (image_trouble_) reverify_catalog();
   if (n.want == Want::Close || n.want == Want::Reset) {
     slot_free(c, n.want == Want::Reset);
     accept_resume_check();
@@ -242,6 +244,26 @@ void Server::reload() {
   sync_context();
   LOG_INFO("reloaded: %zu image(s), %zu device(s); %u transfer(s) in flight continue",
            catalog_->images().size(), registry_.size(), stats_.active);
+}
+
+// A file changed under a transfer. Reloading the catalog re-hashes every
+// file whose inode, size or mtime changed, leaves out the broken one and lets
+// its platform fall back to the newest intact image; transfers in flight keep
+// the Image they hold.
+void Server::reverify_catalog() {
+  image_trouble_ = false;
+  std::vector<std::string> errors, warnings;
+  auto cat = Catalog::load(cfg_.catalog_dir, static_cast<uint64_t>(cfg_.max_image_size),
+                           catalog_.get(), &errors, &warnings);
+  for (const auto& w : warnings) LOG_WARN("catalog re-check: %s", w.c_str());
+  if (!cat) {
+    for (const auto& e : errors) LOG_ERROR("catalog re-check: %s", e.c_str());
+    return;
+  }
+  catalog_ = std::move(*cat);
+  sync_context();
+  LOG_WARN("catalog re-checked after an image file changed on disk: %zu image(s) usable",
+           catalog_->images().size());
 }
 
 void Server::on_signal(int sig) {

@@ -49,6 +49,7 @@ class Server {
   void arm(Conn& c, Next n);
   void drive(Conn& c, bool timed_out);
   void reload();
+  void reverify_catalog();
   void begin_shutdown();
   void log_stats(const char* when);
   void sync_context();
@@ -68,6 +69,7 @@ class Server {
   bool paused_full_ = false;      // listeners off: slab full
   bool paused_backoff_ = false;   // listeners off: out of file descriptors
   bool draining_ = false;
+  bool image_trouble_ = false;
   std::vector<event*> owned_events_;  // signals and timers, set up once
   event* backoff_timer_ = nullptr;
   event* grace_timer_ = nullptr;

@@ -130,7 +130,10 @@ Next tcpboot_drive(Conn& c, const Context& ctx, bool timed_out) {
           if (r.st == Io::WantWrite || r.st == Io::WantRead) {
             return {r.st == Io::WantWrite ? Want::Write : Want::Read, send_timeout_ms};
           }
-          if (r.st == Io::Eof) return abort_transfer(c, ctx, "image file shrank on disk");
+          if (r.st == Io::Eof) {
+            *ctx.image_trouble = true;
+            return abort_transfer(c, ctx, "image file shrank on disk");
+          }
           if (r.st != Io::Ok) return abort_transfer(c, ctx, io_reason(r));
           c.off += r.n;
           budget -= r.n;

@@ -120,6 +120,26 @@ class Decisions(GatewayTest):
         # The intact older image keeps being served.
         self.assertEqual(tcpboot_fetch(g.port)[2], good)
 
+    def test_image_file_damaged_while_serving_falls_back(self):
+        g = self.gateway()
+        good = g.add_image("demo", "1.0.0", size=8192)
+        g.add_image("demo", "2.0.0", size=12 << 20)
+        import json, os, subprocess
+        from otadtest import SIM
+        images = json.loads(g.ctl("image", "list", "--json").stdout)
+        big = [i for i in images if i["version"] == "2.0.0"][0]
+        g.start()
+        slow = subprocess.Popen([SIM, "tcpboot", "--port", str(g.port), "--devices", "1",
+                                 "--rate", "1000000"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        g.wait_log(r"serving demo 2\.0\.0")
+        os.truncate(os.path.join(g.dir, "catalog", big["sha256"] + ".bin"), 4 << 20)
+        g.wait_log(r"aborted after \d+ of 12582912 bytes: image file shrank on disk", timeout=30)
+        g.wait_log(r"demo 2\.0\.0 left out of the catalog")
+        slow.wait(30)
+        self.assertNotEqual(slow.returncode, 0)
+        # The next device gets the newest intact image.
+        self.assertEqual(tcpboot_fetch(g.port)[2], good)
+
 
 if __name__ == "__main__":
     unittest.main()
