@@ -74,6 +74,10 @@ struct ImageInfo {
 
 ImageInfo inspect_image(std::span<const uint8_t> data);
 
+// eboot's CRC-32 as ESP8266 Arduino core 3 patches it in at 0x1010: over
+// the whole file, with the 8 patched bytes (length, CRC) read as zero.
+uint32_t esp8266_eboot_crc(std::span<const uint8_t> data);
+
 const char* kind_name(ImageKind k);
 const char* family_name(Family f);
 const char* chip_name(int chip_id);  // nullptr for an unknown id

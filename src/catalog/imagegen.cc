@@ -106,19 +106,6 @@ Result<std::vector<uint8_t>> make_esp32(const ImageSpec& spec, const ChipLayout&
   return v;
 }
 
-uint32_t eboot_crc(const std::vector<uint8_t>& d) {
-  uint32_t crc = 0xFFFFFFFF;
-  for (size_t i = 0; i < d.size(); ++i) {
-    for (int b = 7; b >= 0; --b) {
-      bool bit = (crc & 0x80000000u) != 0;
-      if ((d[i] >> b) & 1) bit = !bit;
-      crc <<= 1;
-      if (bit) crc ^= 0x04C11DB7;
-    }
-  }
-  return crc;
-}
-
 // Arduino layout: a small eboot-like image at 0, the sketch at 0x1000.
 Result<std::vector<uint8_t>> make_esp8266(const ImageSpec& spec, size_t size) {
   const uint32_t iram_len = 4096;
@@ -149,9 +136,8 @@ Result<std::vector<uint8_t>> make_esp8266(const ImageSpec& spec, size_t size) {
   v.resize(end);
   if (spec.esp8266_crc_patch) {
     // As Arduino core 3 does, after the XOR checksum was computed: length and
-    // CRC-32 over the file with these 8 bytes zeroed.
-    memset(v.data() + 0x1010, 0, 8);
-    const uint32_t crc = eboot_crc(v);
+    // CRC-32 of the file (the CRC reads these 8 bytes as zero).
+    const uint32_t crc = esp8266_eboot_crc(v);
     put32(v, 0x1010, static_cast<uint32_t>(v.size()));
     put32(v, 0x1014, crc);
   }

@@ -119,9 +119,10 @@ void read_partitions(Bytes d, size_t off, ImageInfo* r) {
   }
 }
 
-// eboot's CRC-32 (MSB-first, poly 0x04C11DB7, init all ones, no final xor),
-// over the whole file with the 8 patched bytes at 0x1010 read as zero.
-uint32_t eboot_crc(Bytes d) {
+}  // namespace
+
+// MSB-first, poly 0x04C11DB7, init all ones, no final xor (eboot's crc32).
+uint32_t esp8266_eboot_crc(Bytes d) {
   uint32_t crc = 0xFFFFFFFF;
   for (size_t i = 0; i < d.size(); ++i) {
     const uint8_t byte = (i >= 0x1010 && i < 0x1018) ? 0 : d[i];
@@ -134,6 +135,8 @@ uint32_t eboot_crc(Bytes d) {
   }
   return crc;
 }
+
+namespace {
 
 bool esp8266_entry(uint32_t entry) { return entry >= 0x40100000 && entry < 0x40110000; }
 
@@ -176,7 +179,7 @@ void inspect_esp8266(Bytes d, ImageInfo* r) {
     r->image_count = 2;
     r->app_index = 1;
     if (d.size() >= 0x1018 && u32(d, 0x1010) == d.size()) {
-      r->crc_patch = eboot_crc(d) == u32(d, 0x1014) ? 1 : 0;
+      r->crc_patch = esp8266_eboot_crc(d) == u32(d, 0x1014) ? 1 : 0;
     }
   }
   set_app_checksum_verdict(r);

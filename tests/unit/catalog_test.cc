@@ -9,41 +9,16 @@
 #include "otad/digest.h"
 #include "otad/fsutil.h"
 #include "otad/imagegen.h"
+#include "testutil.h"
 
 using namespace otad;
 
 namespace {
-
-struct TempDir {
-  std::string path;
-  TempDir() {
-    char tmpl[] = "/tmp/otad-cat-XXXXXX";
-    path = mkdtemp(tmpl);
-  }
-  ~TempDir() { (void)!system(("rm -rf " + path).c_str()); }
-};
-
+using test::TempDir;
 ManifestEntry add(const std::string& dir, const std::string& platform, const std::string& version,
                   uint64_t seq) {
-  ImageSpec spec;
-  spec.project = platform;
-  spec.version = version;
-  spec.size = 8192;
-  auto img = make_image(spec);
-  Digests d = digest_bytes(*img);
-  ManifestEntry e;
-  e.sha256 = d.sha256_hex();
-  e.platform = platform;
-  e.version = version;
-  e.md5 = d.md5_hex();
-  e.sha1 = d.sha1_hex();
-  e.size = img->size();
-  e.seq = seq;
-  EXPECT_TRUE(write_file_atomic(image_path(dir, e.sha256),
-                                {reinterpret_cast<const char*>(img->data()), img->size()}).ok());
-  return e;
+  return test::store_generated(dir, platform, version, seq);
 }
-
 }  // namespace
 
 TEST(Catalog, CurrentIsHighestSemver) {

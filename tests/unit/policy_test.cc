@@ -7,6 +7,7 @@
 #include "otad/fsutil.h"
 #include "otad/imagegen.h"
 #include "otad/policy.h"
+#include "testutil.h"
 
 using namespace otad;
 
@@ -20,15 +21,7 @@ struct Fixture {
     dir = mkdtemp(tmpl);
     uint64_t seq = 0;
     for (auto [p, v] : {std::pair{"demo", "1.0.0"}, {"demo", "1.1.0"}, {"other", "0.5.0"}}) {
-      ImageSpec s;
-      s.project = p;
-      s.version = v;
-      s.size = 4096;
-      auto img = make_image(s);
-      Digests d = digest_bytes(*img);
-      ManifestEntry e{d.sha256_hex(), p, v, "esp32", "app", p, d.md5_hex(), d.sha1_hex(), "", img->size(), ++seq};
-      EXPECT_TRUE(write_file_atomic(image_path(dir, e.sha256), {reinterpret_cast<const char*>(img->data()), img->size()}).ok());
-      m.push_back(e);
+      m.push_back(test::store_generated(dir, p, v, ++seq, 4096));
     }
     EXPECT_TRUE(manifest_write(manifest_path(dir), m).ok());
     std::vector<std::string> errors, warnings;
