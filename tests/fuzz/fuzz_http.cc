@@ -1,0 +1,22 @@
+// The request-head parser and the Range parser over arbitrary bytes.
+#include <string_view>
+
+#include "otad/http.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  const otad::HttpLimits lim{2048, 1024};
+  if (size > lim.max_head) size = lim.max_head;
+  otad::Request r;
+  otad::ParseResult p = otad::http_parse_head(data, size, lim, &r);
+  if (p.st == otad::Parse::Done) {
+    if (r.head_len > size || r.header_count > otad::kMaxHeaders) __builtin_trap();
+    for (int i = 0; i < r.header_count; ++i) {
+      if (r.headers[i].value.off + r.headers[i].value.len > size) __builtin_trap();
+    }
+    std::string_view range = otad::http_header(r, data, "range");
+    otad::RangeResult rr = otad::http_parse_range(range, 1000000);
+    if (rr.kind == otad::RangeResult::Ok && (rr.first > rr.last || rr.last >= 1000000)) __builtin_trap();
+  }
+  if (p.st == otad::Parse::Error && (p.status < 400 || p.status > 505)) __builtin_trap();
+  return 0;
+}
