@@ -59,7 +59,9 @@ class Catalog {
 
   // The image a platform serves: the highest semantic version; images whose
   // version is not semver rank below, and later additions win ties.
-  std::shared_ptr<const Image> current(const std::string& platform) const;
+  // filesystem: the platform's filesystem image (kind "filesystem": SPIFFS,
+  // LittleFS, FAT), which Arduino clients ask for with mode spiffs/littlefs/fatfs.
+  std::shared_ptr<const Image> current(const std::string& platform, bool filesystem = false) const;
   std::shared_ptr<const Image> by_sha256(const std::string& hex) const;
   const std::vector<std::shared_ptr<const Image>>& images() const { return images_; }
 
@@ -70,6 +72,8 @@ class Catalog {
 
 std::string manifest_path(const std::string& dir);
 std::string image_path(const std::string& dir, const std::string& sha256);
+constexpr const char* kKindFilesystem = "filesystem";
+inline bool is_filesystem(const ManifestEntry& e) { return e.kind == kKindFilesystem; }
 // True when a should be served in preference to b (same platform).
 bool image_newer(const ManifestEntry& a, const ManifestEntry& b);
 

@@ -31,6 +31,30 @@ struct Config {
   int64_t tcpboot_port;
   int64_t tcpboot_read_timeout;  // seconds to receive the 12-byte MAC
   int64_t tcpboot_send_timeout;  // seconds without send progress before abort
+  // [http]: the plain listener, and request handling shared with [https]
+  bool http_enabled;
+  std::string http_listen;
+  int64_t http_port;
+  std::string http_auth;  // none | password
+  std::string update_path;
+  int64_t max_head;
+  int64_t http_read_timeout;
+  int64_t http_idle_timeout;
+  int64_t http_send_timeout;
+  int64_t no_update_status;  // 304 or 204
+  int64_t max_requests;      // per keep-alive connection
+  // [https]
+  bool https_enabled;
+  std::string https_listen;
+  int64_t https_port;
+  std::string https_auth;  // none | psk | cert | password | any
+  std::string cert_file, key_file, client_ca_file;
+  std::string ciphersuites;
+  int64_t max_tls_connections;
+  int64_t handshake_timeout;
+  bool session_tickets;
+  int64_t ticket_lifetime;
+  int64_t max_fragment_length;
 };
 
 enum class KeyType { Int, Bool, String, Choice, Addr };

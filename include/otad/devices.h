@@ -18,6 +18,11 @@ struct Device {
   std::string platform;  // which platform's current image it gets
   std::string image;     // pinned image (SHA-256); overrides platform
   bool enabled = true;
+  // Credentials (any may be empty). A lost unit is revoked alone: disable or
+  // remove it, and only its credentials stop working.
+  std::string psk;            // TLS-PSK key, hex (16..64 bytes)
+  std::string password_hash;  // "pbkdf2-sha256$iterations$salt$hash", never the password
+  std::string cert;           // SHA-256 of the device certificate (DER), hex: pins it
 };
 
 class Registry {

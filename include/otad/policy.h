@@ -23,6 +23,13 @@ struct Decision {
   bool registered;
 };
 
-Decision decide(const Catalog& cat, const Registry& reg, const PolicyConfig& cfg, const Mac& mac);
+// mac may be null: an anonymous device (plain download URL) gets the default
+// platform's image unless unknown devices are refused.
+Decision decide(const Catalog& cat, const Registry& reg, const PolicyConfig& cfg, const Mac* mac,
+                bool filesystem = false);
+inline Decision decide(const Catalog& cat, const Registry& reg, const PolicyConfig& cfg,
+                       const Mac& mac) {
+  return decide(cat, reg, cfg, &mac, false);
+}
 
 }  // namespace otad

@@ -102,14 +102,15 @@ Result<std::shared_ptr<const Catalog>> Catalog::load(const std::string& dir, uin
     cat->images_.push_back(*img);
   }
   for (const auto& img : cat->images_) {
-    auto& cur = cat->current_[img->m.platform];
+    auto& cur = cat->current_[img->m.platform + (is_filesystem(img->m) ? "\n" : "")];
     if (!cur || image_newer(img->m, cur->m)) cur = img;
   }
   return std::shared_ptr<const Catalog>(cat);
 }
 
-std::shared_ptr<const Image> Catalog::current(const std::string& platform) const {
-  auto it = current_.find(platform);
+std::shared_ptr<const Image> Catalog::current(const std::string& platform, bool filesystem) const {
+  // Filesystem images are keyed apart ("\n" cannot occur in a platform name).
+  auto it = current_.find(filesystem ? platform + "\n" : platform);
   return it == current_.end() ? nullptr : it->second;
 }
 

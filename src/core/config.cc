@@ -58,6 +58,75 @@ const std::vector<KeySpec> kTable = {
      &C::tcpboot_read_timeout},
     {"tcpboot", "send_timeout", KeyType::Int, 1, 3600, nullptr, "60", true, "seconds",
      "A download that makes no progress for this long is aborted.", &C::tcpboot_send_timeout},
+    {"http", "enabled", KeyType::Bool, 0, 0, nullptr, "no", false, nullptr,
+     "Serve HTTP on a plain listener (ESP8266httpUpdate, ESP32 HTTPUpdate, esp-update-server "
+     "clients, downloads with Range).",
+     &C::http_enabled},
+    {"http", "listen", KeyType::Addr, 0, 0, nullptr, "0.0.0.0", false, nullptr,
+     "Address of the plain HTTP listener.", &C::http_listen},
+    {"http", "port", KeyType::Int, 1, 65535, nullptr, "8080", false, nullptr,
+     "Port of the plain HTTP listener.", &C::http_port},
+    {"http", "auth", KeyType::Choice, 0, 0, "none|password", "none", true, nullptr,
+     "Credential the plain listener demands: none, or password (HTTP Basic, user = MAC; sent in "
+     "clear without TLS).",
+     &C::http_auth},
+    {"http", "update_path", KeyType::String, 1, 128, nullptr, "/update", true, nullptr,
+     "Path of the Arduino update endpoint (also takes esp-update-server's ?dev=&ver= query).",
+     &C::update_path},
+    {"http", "max_head", KeyType::Int, 512, 16384, nullptr, "2048", false, "bytes",
+     "Fixed per-connection buffer for a request head; a head that does not fit gets 431 (414 "
+     "when the request line alone does not fit).",
+     &C::max_head},
+    {"http", "read_timeout", KeyType::Int, 1, 3600, nullptr, "10", true, "seconds",
+     "A request head must arrive within this time once it has started.", &C::http_read_timeout},
+    {"http", "idle_timeout", KeyType::Int, 1, 3600, nullptr, "30", true, "seconds",
+     "How long a keep-alive connection may wait for its next request.", &C::http_idle_timeout},
+    {"http", "send_timeout", KeyType::Int, 1, 3600, nullptr, "60", true, "seconds",
+     "A response that makes no progress for this long is aborted.", &C::http_send_timeout},
+    {"http", "no_update_status", KeyType::Int, 204, 304, nullptr, "304", true, nullptr,
+     "Status for 'no update': 304 (every client) or 204 (newest ESP32 HTTPUpdate only).",
+     &C::no_update_status},
+    {"http", "max_requests", KeyType::Int, 1, 1000000, nullptr, "1000", true, "requests",
+     "Requests served on one keep-alive connection before it is closed.", &C::max_requests},
+    {"https", "enabled", KeyType::Bool, 0, 0, nullptr, "no", false, nullptr,
+     "Serve HTTPS (mbedTLS) with per-device credentials.", &C::https_enabled},
+    {"https", "listen", KeyType::Addr, 0, 0, nullptr, "0.0.0.0", false, nullptr,
+     "Address of the HTTPS listener.", &C::https_listen},
+    {"https", "port", KeyType::Int, 1, 65535, nullptr, "8443", false, nullptr,
+     "Port of the HTTPS listener.", &C::https_port},
+    {"https", "auth", KeyType::Choice, 0, 0, "none|psk|cert|password|any", "any", false, nullptr,
+     "Credential a device must present: psk (TLS-PSK, identity = MAC), cert (client certificate "
+     "from the gateway CA), password (HTTP Basic, user = MAC), any of those, or none.",
+     &C::https_auth},
+    {"https", "cert_file", KeyType::String, 0, 190, nullptr, "/etc/otad/server.crt", false, nullptr,
+     "Server certificate chain (PEM). otactl ca init creates one.", &C::cert_file},
+    {"https", "key_file", KeyType::String, 0, 190, nullptr, "/etc/otad/server.key", false, nullptr,
+     "Server private key (PEM).", &C::key_file},
+    {"https", "client_ca_file", KeyType::String, 0, 190, nullptr, "/etc/otad/ca.crt", false,
+     nullptr, "CA that issues device certificates (PEM), for auth = cert or any.",
+     &C::client_ca_file},
+    {"https", "ciphersuites", KeyType::String, 1, 180, nullptr,
+     "ecdhe-ecdsa-aes128-gcm ecdhe-ecdsa-chacha20 ecdhe-psk-chacha20 ecdhe-psk-aes128 psk-aes128-gcm",
+     false, nullptr,
+     "Space-separated suites, strongest first (short names: otad --list-ciphersuites). TLS 1.2 "
+     "is the minimum.",
+     &C::ciphersuites},
+    {"https", "max_tls_connections", KeyType::Int, 1, 65536, nullptr, "256", false, "connections",
+     "Fixed pool of TLS contexts (about 40 KiB each with Debian's mbedTLS); when all are busy, "
+     "HTTPS stops accepting until one frees.",
+     &C::max_tls_connections},
+    {"https", "handshake_timeout", KeyType::Int, 1, 600, nullptr, "10", true, "seconds",
+     "A TLS handshake must complete within this time.", &C::handshake_timeout},
+    {"https", "session_tickets", KeyType::Bool, 0, 0, nullptr, "yes", false, nullptr,
+     "Resume sessions with tickets (RFC 5077) under a rotating key: reconnects skip the full "
+     "handshake.",
+     &C::session_tickets},
+    {"https", "ticket_lifetime", KeyType::Int, 60, 604800, nullptr, "86400", false, "seconds",
+     "Ticket key rotation period and ticket lifetime.", &C::ticket_lifetime},
+    {"https", "max_fragment_length", KeyType::Int, 0, 4096, nullptr, "0", false, "bytes",
+     "Largest TLS record otad sends: 0 (16384), 512, 1024, 2048 or 4096, for RAM-poor clients "
+     "(a client's own max_fragment_length request is always honoured).",
+     &C::max_fragment_length},
 };
 
 std::string set_value(Config& c, const KeySpec& k, std::string_view v) {
@@ -124,8 +193,30 @@ bool known_section(std::string_view s) {
 
 // Rules that span keys.
 void check(const Config& c, const std::string& name, std::vector<std::string>* errors) {
-  if (!c.tcpboot_enabled) {
-    errors->push_back(name + ": no protocol is enabled ([tcpboot] enabled = no)");
+  if (!c.tcpboot_enabled && !c.http_enabled && !c.https_enabled) {
+    errors->push_back(name + ": no listener is enabled ([tcpboot], [http] and [https] are all off)");
+  }
+  if (c.no_update_status != 204 && c.no_update_status != 304) {
+    errors->push_back(name + ": http.no_update_status: must be 304 or 204");
+  }
+  const int64_t mfl = c.max_fragment_length;
+  if (mfl != 0 && mfl != 512 && mfl != 1024 && mfl != 2048 && mfl != 4096) {
+    errors->push_back(name + ": https.max_fragment_length: must be 0, 512, 1024, 2048 or 4096");
+  }
+  if (c.update_path.empty() || c.update_path[0] != '/') {
+    errors->push_back(name + ": http.update_path: must start with '/'");
+  }
+  if (c.https_enabled && (c.cert_file.empty() || c.key_file.empty())) {
+    errors->push_back(name + ": https: cert_file and key_file are needed when enabled");
+  }
+  for (int port : {static_cast<int>(c.http_port), static_cast<int>(c.https_port)}) {
+    if (c.tcpboot_enabled && port == c.tcpboot_port &&
+        ((port == c.http_port && c.http_enabled) || (port == c.https_port && c.https_enabled))) {
+      errors->push_back(name + ": two listeners on port " + std::to_string(port));
+    }
+  }
+  if (c.http_enabled && c.https_enabled && c.http_port == c.https_port) {
+    errors->push_back(name + ": two listeners on port " + std::to_string(c.http_port));
   }
 }
 

@@ -32,6 +32,19 @@ Result<Registry> Registry::load(const std::string& path, std::vector<std::string
       uint8_t tmp[32];
       if (!from_hex(v, tmp, 32)) return "must be an image's SHA-256 (64 hex digits)";
       cur->image = to_hex(tmp, 32);
+    } else if (k == "psk") {
+      uint8_t tmp[64];
+      if (v.size() % 2 || v.size() < 32 || v.size() > 128 || !from_hex(v, tmp, v.size() / 2)) {
+        return "must be 16 to 64 bytes of hex";
+      }
+      cur->psk = to_hex(tmp, v.size() / 2);
+    } else if (k == "password_hash") {
+      if (v.rfind("pbkdf2-sha256$", 0) != 0) return "must be a pbkdf2-sha256$... hash (otactl device add --password)";
+      cur->password_hash = std::string(v);
+    } else if (k == "cert") {
+      uint8_t tmp[32];
+      if (!from_hex(v, tmp, 32)) return "must be the certificate's SHA-256 (64 hex digits)";
+      cur->cert = to_hex(tmp, 32);
     } else if (k == "enabled") {
       auto b = parse_bool_strict(v);
       if (!b) return b.error();
@@ -50,6 +63,7 @@ Result<Registry> Registry::load(const std::string& path, std::vector<std::string
 Status Registry::save(const std::string& path) const {
   std::string s =
       "; otad device registry. Managed by otactl device add/remove; edits by hand are fine.\n"
+      "; It holds device secrets: keep it readable by otad only (mode 0600).\n"
       "; One [MAC] section per device; see devices.ini.example for every key.\n";
   for (const Device& d : sorted()) {
     s += "\n[" + d.mac.str() + "]\n";
@@ -57,8 +71,11 @@ Status Registry::save(const std::string& path) const {
     if (!d.platform.empty()) s += "platform = " + d.platform + "\n";
     if (!d.image.empty()) s += "image = " + d.image + "\n";
     s += std::string("enabled = ") + (d.enabled ? "yes" : "no") + "\n";
+    if (!d.psk.empty()) s += "psk = " + d.psk + "\n";
+    if (!d.password_hash.empty()) s += "password_hash = " + d.password_hash + "\n";
+    if (!d.cert.empty()) s += "cert = " + d.cert + "\n";
   }
-  return write_file_atomic(path, s);
+  return write_file_atomic(path, s, 0600);
 }
 
 const Device* Registry::find(const Mac& mac) const {

@@ -58,7 +58,11 @@ TEST(Config, ErrorsNameFileLineKeyReason) {
       {"max_connections = 5\n", "t.ini:1: max_connections: key outside any [section]"},
       {"[server]\njust words\n", "t.ini:2: syntax error"},
       {"[catalog]\ndir =\n", "t.ini:2: catalog.dir: must not be empty"},
-      {"[tcpboot]\nenabled = no\n", "no protocol is enabled"},
+      {"[tcpboot]\nenabled = no\n", "no listener is enabled"},
+      {"[http]\nenabled = yes\nport = 8123\n", "two listeners on port 8123"},
+      {"[http]\nno_update_status = 250\n", "must be 304 or 204"},
+      {"[https]\nmax_fragment_length = 300\n", "must be 0, 512, 1024, 2048 or 4096"},
+      {"[https]\nauth = magic\n", "https.auth: 'magic' is not one of none|psk|cert|password|any"},
   };
   for (const Case& c : cases) {
     Loaded l = load(c.text);

@@ -34,11 +34,19 @@ struct Fixture {
 TEST(Policy, Table) {
   Fixture f;
   Registry reg;
-  reg.put({*parse_mac("000000000001"), "", "other", "", true});
-  reg.put({*parse_mac("000000000002"), "", "other", "", false});
-  reg.put({*parse_mac("000000000003"), "", "", f.m[0].sha256, true});  // pinned to 1.0.0
-  reg.put({*parse_mac("000000000004"), "", "", "", true});             // no platform: default
-  reg.put({*parse_mac("000000000005"), "", "gone", "", true});
+  auto dev = [](const char* mac, const char* platform, std::string image, bool enabled) {
+    Device d;
+    d.mac = *parse_mac(mac);
+    d.platform = platform;
+    d.image = image;
+    d.enabled = enabled;
+    return d;
+  };
+  reg.put(dev("000000000001", "other", "", true));
+  reg.put(dev("000000000002", "other", "", false));
+  reg.put(dev("000000000003", "", f.m[0].sha256, true));  // pinned to 1.0.0
+  reg.put(dev("000000000004", "", "", true));             // no platform: default
+  reg.put(dev("000000000005", "gone", "", true));
   struct Case {
     const char* mac;
     PolicyConfig cfg;
@@ -50,6 +58,7 @@ TEST(Policy, Table) {
       {"0000000000ff", serve, Verdict::Serve, "1.1.0"},   // unknown device, default platform
       {"0000000000ff", refuse, Verdict::Refuse, nullptr},
       {"0000000000ff", none, Verdict::NoImage, nullptr},
+      {"0000000000ff", PolicyConfig{"other", true}, Verdict::Serve, "0.5.0"},
       {"000000000001", refuse, Verdict::Serve, "0.5.0"},  // registered: refuse does not apply
       {"000000000002", serve, Verdict::Refuse, nullptr},  // disabled
       {"000000000003", serve, Verdict::Serve, "1.0.0"},   // pinned beats newer

@@ -1,0 +1,30 @@
+// Per-device secrets: random generation, salted password hashes, Basic
+// credentials, constant-time comparison. Hashing uses mbedTLS.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "otad/result.h"
+
+namespace otad {
+
+// Kernel randomness (getrandom). Fails only if the kernel has none to give.
+Status random_bytes(uint8_t* out, size_t n);
+
+// Compares without an early exit, so timing does not tell how much matched.
+bool ct_equal(const uint8_t* a, const uint8_t* b, size_t n);
+bool ct_equal(std::string_view a, std::string_view b);
+
+// "pbkdf2-sha256$<iterations>$<salt hex>$<hash hex>". Device passwords are
+// random 128-bit strings made by otactl, so a modest iteration count keeps a
+// router's CPU free while guessing stays hopeless.
+constexpr unsigned kPasswordIterations = 2000;
+Result<std::string> password_hash_make(std::string_view password);
+bool password_verify(std::string_view stored, std::string_view password);
+
+// "Authorization: Basic <base64(user:password)>" -> user, password.
+bool basic_credentials(std::string_view header, std::string* user, std::string* password);
+
+}  // namespace otad
