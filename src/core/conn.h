@@ -38,12 +38,18 @@ struct Transport {
 Transport& plain_transport();
 
 enum class ConnState : uint8_t {
-  Free,        // on the free list
-  ReadMac,     // tcpboot: waiting for the 12-character MAC
-  SendHeader,  // tcpboot: size + SHA-1 reply partly sent
-  SendBody,    // tcpboot: image streaming
-  Linger,      // all sent, FIN sent: waiting for the device to close
+  Free,         // on the free list
+  ReadMac,      // tcpboot: waiting for the 12-character MAC
+  SendHeader,   // tcpboot: size + SHA-1 reply partly sent
+  SendBody,     // tcpboot: image streaming
+  HttpRead,     // http: reading a request head (or idle between keep-alive requests)
+  HttpRespond,  // http: writing a response head (and any short text body)
+  HttpBody,     // http: streaming image bytes
+  Linger,       // all sent, FIN sent: waiting for the device to close
 };
+
+enum class Proto : uint8_t { Tcpboot, Http };
+enum class Auth : uint8_t { None, Psk, Cert, Password, Any };
 
 // Reset: close with RST, dropping what the kernel still queues for the peer
 // (a stalled or cut transfer must free its buffers and fail at once).
@@ -70,7 +76,10 @@ struct Context {
   // Set by a driver that found an image file different from what the catalog
   // verified (it shrank under a transfer): the reactor re-verifies the catalog.
   bool* image_trouble;
+  size_t max_head;
 };
+
+constexpr size_t kRespHeadMax = 1024;
 
 // Storage for libevent's struct event, embedded so that a slot needs no
 // allocation; server.cc checks the size against the real struct.
@@ -89,6 +98,20 @@ struct Conn {
   char mac[13] = {};      // canonical once known, else ""
   int64_t started_ms = 0;
   int64_t deadline_ms = 0;
+  Proto proto = Proto::Tcpboot;
+  Auth auth = Auth::None;  // what the listener demands
+  bool tls = false;
+  void* tls_ctx = nullptr;  // the pooled TLS context, when tls
+  // http
+  uint8_t* buf = nullptr;  // fixed: max_head for requests + kRespHeadMax for responses
+  uint16_t rx_len = 0, head_len = 0, tx_len = 0, tx_off = 0;
+  bool keep_alive = false;
+  uint32_t requests = 0;
+  int64_t req_ms = 0;
+  char auth_id[13] = {};    // MAC proven by TLS (PSK identity or client certificate)
+  char basic_id[13] = {};   // MAC proven by HTTP Basic on this connection
+  uint8_t basic_tag[16] = {};  // digest of the Authorization value verified for basic_id
+  char line[96] = {};       // "GET /update -> 200 ..." for the request's log line
   // tcpboot
   MacReader rd;
   uint8_t hdr[kTcpbootHeaderLen];
@@ -102,6 +125,9 @@ int64_t now_ms();
 // tcpboot driver (src/proto/tcpboot_conn.cc).
 void tcpboot_start(Conn& c, const Context& ctx);
 Next tcpboot_drive(Conn& c, const Context& ctx, bool timed_out);
+// HTTP driver (src/proto/http_conn.cc).
+void http_start(Conn& c, const Context& ctx);
+Next http_drive(Conn& c, const Context& ctx, bool timed_out);
 
 }  // namespace otad
 

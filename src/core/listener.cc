@@ -44,7 +44,8 @@ void format_peer(const sockaddr_storage& ss, char* out, size_t n) {
 
 }  // namespace
 
-Status Server::open_listener(Listener& l, const std::string& addr, int port, const char* proto) {
+Status Server::open_listener(Listener& l, const std::string& addr, int port) {
+  const char* proto = l.name;
   sockaddr_storage ss{};
   socklen_t len;
   int family;
@@ -74,7 +75,6 @@ Status Server::open_listener(Listener& l, const std::string& addr, int port, con
                std::to_string(port) + ": " + why);
   }
   l.fd = fd;
-  l.proto = proto;
   l.owner = this;
   event_assign(reinterpret_cast<struct event*>(l.ev), base_, fd, EV_READ | EV_PERSIST,
                listener_cb, &l);
@@ -88,7 +88,7 @@ void Server::on_accept(Listener& l) {
   for (int i = 0; i < kMaxAcceptsPerWake; ++i) {
     if (!free_head_) {
       if (!paused_full_) {
-        LOG_WARN("%s: all %lld connection slots busy; pausing accept until one frees", l.proto,
+        LOG_WARN("%s: all %lld connection slots busy; pausing accept until one frees", l.name,
                  static_cast<long long>(cfg_.max_connections));
       }
       paused_full_ = true;
@@ -102,14 +102,14 @@ void Server::on_accept(Listener& l) {
       if (errno == EINTR || errno == ECONNABORTED) continue;
       if (errno == EAGAIN || errno == EWOULDBLOCK) return;
       if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
-        LOG_WARN("%s: accept: %s; backing off for 1 s", l.proto, strerror(errno));
+        LOG_WARN("%s: accept: %s; backing off for 1 s", l.name, strerror(errno));
         paused_backoff_ = true;
         listeners_enable(false);
         timeval tv{1, 0};
         event_add(backoff_timer_, &tv);
         return;
       }
-      LOG_ERROR("%s: accept: %s", l.proto, strerror(errno));
+      LOG_ERROR("%s: accept: %s", l.name, strerror(errno));
       return;
     }
     Conn* c = slot_alloc();
@@ -118,10 +118,18 @@ void Server::on_accept(Listener& l) {
     c->io = &plain_transport();
     c->owner = this;
     c->armed = 0;
+    c->proto = l.proto;
+    c->auth = l.auth;
+    c->tls = l.tls;
     format_peer(ss, c->peer, sizeof c->peer);
     stats_.accepted++;
     if (++stats_.active > stats_.peak_active) stats_.peak_active = stats_.active;
-    tcpboot_start(*c, ctx_);
+    if (l.proto == Proto::Http) {
+      c->buf = bufs_.get() + static_cast<size_t>(c - slab_.get()) * (cfg_.max_head + kRespHeadMax);
+      http_start(*c, ctx_);
+    } else {
+      tcpboot_start(*c, ctx_);
+    }
     drive(*c, false);
   }
 }

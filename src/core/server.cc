@@ -59,6 +59,16 @@ Server::Server(std::string config_path, Config cfg, std::shared_ptr<const Catalo
   slab_ = std::make_unique<Conn[]>(n);
   for (uint32_t i = 0; i < n; ++i) slab_[i].next_free = i + 2 <= n ? i + 2 : 0;
   free_head_ = n ? 1 : 0;
+  if (cfg_.http_enabled || cfg_.https_enabled) {
+    // new[] without initialisation: a slot's pages become resident only
+    // when a connection in that slot first uses them.
+    bufs_.reset(new uint8_t[static_cast<size_t>(n) * (cfg_.max_head + kRespHeadMax)]);
+  }
+  tcpboot_.name = "tcpboot";
+  http_.name = "http";
+  http_.proto = https_.proto = Proto::Http;
+  https_.name = "https";
+  https_.tls = true;
   sync_context();
 }
 
@@ -67,10 +77,7 @@ Server::~Server() {
     Conn& c = slab_[i];
     if (c.state != ConnState::Free) slot_free(c, true);
   }
-  if (tcpboot_.fd >= 0) {
-    if (tcpboot_.armed) event_del(ev_of(tcpboot_));
-    close(tcpboot_.fd);
-  }
+  close_listeners();
   for (event* e : owned_events_) event_free(e);
   if (base_) event_base_free(base_);
 }
@@ -84,6 +91,23 @@ void Server::sync_context() {
   ctx_.stats = &stats_;
   ctx_.draining = draining_;
   ctx_.image_trouble = &image_trouble_;
+  ctx_.max_head = static_cast<size_t>(cfg_.max_head);
+  auto auth_of = [](const std::string& a) {
+    return a == "psk" ? Auth::Psk : a == "cert" ? Auth::Cert : a == "password" ? Auth::Password
+         : a == "any" ? Auth::Any : Auth::None;
+  };
+  http_.auth = auth_of(cfg_.http_auth);
+  https_.auth = auth_of(cfg_.https_auth);
+}
+
+void Server::close_listeners() {
+  for (Listener* l : {&tcpboot_, &http_, &https_}) {
+    if (l->fd < 0) continue;
+    if (l->armed) event_del(ev_of(*l));
+    l->armed = false;
+    close(l->fd);  // new devices are refused, not queued
+    l->fd = -1;
+  }
 }
 
 Conn* Server::slot_alloc() {
@@ -126,7 +150,7 @@ void Server::arm(Conn& c, Next n) {
 }
 
 void Server::drive(Conn& c, bool timed_out) {
-  Next n = tcpboot_drive(c, ctx_, timed_out);
+  Next n = c.proto == Proto::Http ? http_drive(c, ctx_, timed_out) : tcpboot_drive(c, ctx_, timed_out);
   if (image_trouble_) reverify_catalog();
   if (n.want == Want::Close || n.want == Want::Reset) {
     slot_free(c, n.want == Want::Reset);
@@ -139,7 +163,7 @@ void Server::drive(Conn& c, bool timed_out) {
 void Server::on_conn_event(Conn& c, short what) { drive(c, (what & EV_TIMEOUT) != 0); }
 
 void Server::listeners_enable(bool on) {
-  Listener* all[] = {&tcpboot_};
+  Listener* all[] = {&tcpboot_, &http_, &https_};
   for (Listener* l : all) {
     if (l->fd < 0 || l->armed == on) continue;
     if (on) event_add(ev_of(*l), nullptr);
@@ -168,7 +192,8 @@ void Server::on_timer(int which) {
     for (uint32_t i = 0; i < static_cast<uint32_t>(cfg_.max_connections); ++i) {
       Conn& c = slab_[i];
       if (c.state == ConnState::Free) continue;
-      CONN_LOG(LogLevel::Warn, c, "tcpboot", "cut by shutdown after %llu of %llu bytes",
+      CONN_LOG(LogLevel::Warn, c, c.proto == Proto::Http ? "http" : "tcpboot",
+               "cut by shutdown after %llu of %llu bytes",
                static_cast<unsigned long long>(c.off), static_cast<unsigned long long>(c.end));
       stats_.aborted++;
       slot_free(c, true);
@@ -185,10 +210,13 @@ void Server::begin_shutdown() {
   }
   draining_ = true;
   ctx_.draining = true;
-  listeners_enable(false);
-  if (tcpboot_.fd >= 0) {
-    close(tcpboot_.fd);  // new devices are refused, not queued
-    tcpboot_.fd = -1;
+  close_listeners();
+  // Idle keep-alive connections have nothing in flight: close them now.
+  for (uint32_t i = 0; i < static_cast<uint32_t>(cfg_.max_connections); ++i) {
+    Conn& c = slab_[i];
+    if ((c.state == ConnState::HttpRead && c.rx_len == 0) || c.state == ConnState::Linger) {
+      slot_free(c);
+    }
   }
   LOG_INFO("shutdown: no longer accepting; %u connection(s) in flight, grace %lld s",
            stats_.active, static_cast<long long>(cfg_.shutdown_grace));
@@ -302,13 +330,24 @@ int Server::run() {
   owned_events_.push_back(backoff_timer_);
   owned_events_.push_back(grace_timer_);
 
-  if (cfg_.tcpboot_enabled) {
-    Status s = open_listener(tcpboot_, cfg_.tcpboot_listen, static_cast<int>(cfg_.tcpboot_port),
-                             "tcpboot");
+  struct {
+    bool on;
+    Listener* l;
+    const std::string& addr;
+    int64_t port;
+  } wanted[] = {{cfg_.tcpboot_enabled, &tcpboot_, cfg_.tcpboot_listen, cfg_.tcpboot_port},
+                {cfg_.http_enabled, &http_, cfg_.http_listen, cfg_.http_port},
+                {cfg_.https_enabled, &https_, cfg_.https_listen, cfg_.https_port}};
+  for (auto& w : wanted) {
+    if (!w.on) continue;
+    Status s = open_listener(*w.l, w.addr, static_cast<int>(w.port));
     if (!s) {
       LOG_ERROR("%s", s.error().c_str());
       return 1;
     }
+  }
+  if (http_.fd >= 0 && http_.auth == Auth::Password) {
+    LOG_WARN("http: auth = password on a plain listener: passwords cross the network in clear");
   }
   LOG_INFO("otad %s ready: %zu image(s), %zu device(s), slab of %lld slots x %zu bytes",
            OTAD_VERSION, catalog_->images().size(), registry_.size(),

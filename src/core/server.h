@@ -20,7 +20,10 @@ struct Listener {
   alignas(16) unsigned char ev[kEventStorage];
   int fd = -1;
   bool armed = false;
-  const char* proto = "";
+  const char* name = "";
+  Proto proto = Proto::Tcpboot;
+  bool tls = false;
+  Auth auth = Auth::None;
   void* owner = nullptr;
 };
 
@@ -41,7 +44,8 @@ class Server {
   void on_timer(int which);
 
  private:
-  Status open_listener(Listener& l, const std::string& addr, int port, const char* proto);
+  Status open_listener(Listener& l, const std::string& addr, int port);
+  void close_listeners();
   void listeners_enable(bool on);
   void accept_resume_check();
   Conn* slot_alloc();
@@ -65,7 +69,8 @@ class Server {
   std::unique_ptr<Conn[]> slab_;
   uint32_t free_head_ = 0;  // index + 1; 0 = none free
   uint32_t next_id_ = 1;
-  Listener tcpboot_;
+  Listener tcpboot_, http_, https_;
+  std::unique_ptr<uint8_t[]> bufs_;  // HTTP slot buffers: untouched pages cost no RAM
   bool paused_full_ = false;      // listeners off: slab full
   bool paused_backoff_ = false;   // listeners off: out of file descriptors
   bool draining_ = false;

@@ -159,7 +159,7 @@ Next tcpboot_drive(Conn& c, const Context& ctx, bool timed_out) {
         // Discard what a device sent after its MAC; one read per wake-up.
         return {Want::Read, c.deadline_ms - now_ms()};
       }
-      case ConnState::Free:
+      default:  // not a tcpboot state
         return close_now();
     }
   }
