@@ -37,6 +37,10 @@ void notify_daemon(const Config& cfg);
 bool only_flags(const Args& a, std::initializer_list<const char*> allowed);
 
 int cmd_image(const std::string& verb, const Args& a);
+int cmd_ca(const std::string& verb, const Args& a);
+struct Pem;
+// The gateway CA (certificate and key) named by [https] client_ca_file.
+Result<Pem> load_ca(const Config& cfg);
 int cmd_device(const std::string& verb, const Args& a);
 
 nlohmann::json image_json(const ImageInfo& info, const Digests& d);

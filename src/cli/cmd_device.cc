@@ -2,7 +2,10 @@
 #include <cstdio>
 
 #include "cli/cli.h"
+#include "cli/x509.h"
+#include "otad/credentials.h"
 #include "otad/devices.h"
+#include "otad/fsutil.h"
 #include "otad/strict_num.h"
 
 namespace otad::cli {
@@ -19,8 +22,78 @@ bool load_registry(const Config& cfg, Registry* out) {
   return true;
 }
 
+// Random secret as hex.
+std::string random_hex(size_t bytes) {
+  uint8_t b[64];
+  if (!random_bytes(b, bytes)) return "";
+  return to_hex(b, bytes);
+}
+
+// Issues what was asked for, stores the verifiers in d and prints what goes
+// on the device. Returns false after printing an error.
+bool issue_credentials(const Args& a, const Config& cfg, Device* d) {
+  const std::string mac = d->mac.str();
+  if (a.has("--psk")) {
+    d->psk = random_hex(16);
+    printf("TLS-PSK  identity: %s\n         key:      %s\n", mac.c_str(), d->psk.c_str());
+    printf("         (ESP32 Arduino: client.setPreSharedKey(\"%s\", \"%s\"); esp-tls: psk_hint_key)\n",
+           mac.c_str(), d->psk.c_str());
+  }
+  if (a.has("--password")) {
+    const std::string password = random_hex(16);
+    auto h = password_hash_make(password);
+    if (!h) {
+      fprintf(stderr, "otactl: %s\n", h.error().c_str());
+      return false;
+    }
+    d->password_hash = *h;
+    printf("HTTP Basic  user: %s\n            password: %s   (shown once; only a salted hash is kept)\n",
+           mac.c_str(), password.c_str());
+    if (a.has("--wpa2")) {
+      printf("hostapd eap_user_file:\n\"%s\" PEAP\n\"%s\" MSCHAPV2 \"%s\" [2]\n", mac.c_str(), mac.c_str(),
+             password.c_str());
+      printf("FreeRADIUS users:\n%s Cleartext-Password := \"%s\"\n", mac.c_str(), password.c_str());
+    }
+  } else if (a.has("--wpa2")) {
+    fprintf(stderr, "otactl: --wpa2 goes with --password (the same identity and password serve Wi-Fi)\n");
+    return false;
+  }
+  if (a.has("--cert")) {
+    auto ca = load_ca(cfg);
+    if (!ca) {
+      fprintf(stderr, "otactl: %s\n", ca.error().c_str());
+      return false;
+    }
+    auto leaf = make_leaf(*ca, mac, {mac}, false, 10);
+    if (!leaf) {
+      fprintf(stderr, "otactl: %s\n", leaf.error().c_str());
+      return false;
+    }
+    auto fp = cert_fingerprint(leaf->cert);
+    if (!fp) {
+      fprintf(stderr, "otactl: %s\n", fp.error().c_str());
+      return false;
+    }
+    const std::string dir = a.get("--out", dir_of(cfg.client_ca_file) + "/devices");
+    Status s = make_dirs(dir);
+    if (s) s = write_file_atomic(dir + "/" + mac + ".key", leaf->key, 0600);
+    if (s) s = write_file_atomic(dir + "/" + mac + ".crt", leaf->cert);
+    if (!s) {
+      fprintf(stderr, "otactl: %s\n", s.error().c_str());
+      return false;
+    }
+    d->cert = *fp;
+    printf("client certificate: %s/%s.crt and .key (CN %s, sha256 %.16s...)\n", dir.c_str(), mac.c_str(),
+           mac.c_str(), fp->c_str());
+    printf("  (esp_https_ota: client_cert_pem / client_key_pem; verify the gateway with %s)\n",
+           cfg.client_ca_file.c_str());
+  }
+  return true;
+}
+
 int add(const Args& a) {
-  if (a.pos.size() != 1 || !only_flags(a, {"--platform", "--image", "--name", "--disabled"})) {
+  if (a.pos.size() != 1 || !only_flags(a, {"--platform", "--image", "--name", "--disabled", "--psk",
+                                           "--password", "--wpa2", "--cert", "--out"})) {
     fprintf(stderr, "usage: otactl device add MAC [--platform P] [--image SHA256] [--name TEXT] "
                     "[--disabled]\n");
     return kExitUsage;
@@ -54,6 +127,7 @@ int add(const Args& a) {
   if (a.has("--image")) d.image = to_hex(sha, 32);
   if (a.has("--name")) d.name = a.get("--name");
   d.enabled = !a.has("--disabled");
+  if (!issue_credentials(a, cfg, &d)) return kExitFail;
   reg.put(d);
   Status s = reg.save(cfg.devices_file);
   if (!s) {
@@ -73,12 +147,53 @@ int list(const Args& a) {
   Config cfg;
   Registry reg;
   if (!load_config(a, &cfg) || !load_registry(cfg, &reg)) return kExitFail;
-  printf("%-12s %-8s %-16s %-12s %s\n", "MAC", "ENABLED", "PLATFORM", "IMAGE", "NAME");
+  printf("%-12s %-8s %-16s %-12s %-16s %s\n", "MAC", "ENABLED", "PLATFORM", "IMAGE", "CREDENTIALS", "NAME");
   for (const Device& d : reg.sorted()) {
-    printf("%-12s %-8s %-16s %-12.12s %s\n", d.mac.str().c_str(), d.enabled ? "yes" : "no",
+    std::string creds;
+    if (!d.psk.empty()) creds += "psk,";
+    if (!d.password_hash.empty()) creds += "password,";
+    if (!d.cert.empty()) creds += "cert,";
+    if (!creds.empty()) creds.pop_back();
+    printf("%-12s %-8s %-16s %-12.12s %-16s %s\n", d.mac.str().c_str(), d.enabled ? "yes" : "no",
            d.platform.empty() ? "-" : d.platform.c_str(), d.image.empty() ? "-" : d.image.c_str(),
-           d.name.c_str());
+           creds.empty() ? "-" : creds.c_str(), d.name.c_str());
   }
+  return kExitOk;
+}
+
+// A lost unit: disabled and its credentials dropped. Every other device
+// keeps working; the unit needs new credentials to come back.
+int revoke(const Args& a) {
+  if (a.pos.size() != 1 || !only_flags(a, {})) {
+    fprintf(stderr, "usage: otactl device revoke MAC\n");
+    return kExitUsage;
+  }
+  auto mac = parse_mac(a.pos[0]);
+  if (!mac) {
+    fprintf(stderr, "otactl: '%s' is not a MAC\n", a.pos[0].c_str());
+    return kExitUsage;
+  }
+  Config cfg;
+  Registry reg;
+  if (!load_config(a, &cfg) || !load_registry(cfg, &reg)) return kExitFail;
+  const Device* found = reg.find(*mac);
+  if (!found) {
+    fprintf(stderr, "otactl: %s is not registered\n", mac->str().c_str());
+    return kExitFail;
+  }
+  Device d = *found;
+  d.enabled = false;
+  d.psk.clear();
+  d.password_hash.clear();
+  d.cert.clear();
+  reg.put(d);
+  Status s = reg.save(cfg.devices_file);
+  if (!s) {
+    fprintf(stderr, "otactl: %s\n", s.error().c_str());
+    return kExitFail;
+  }
+  printf("revoked %s: disabled, credentials dropped\n", mac->str().c_str());
+  notify_daemon(cfg);
   return kExitOk;
 }
 
@@ -115,6 +230,7 @@ int cmd_device(const std::string& verb, const Args& a) {
   if (verb == "add") return add(a);
   if (verb == "list") return list(a);
   if (verb == "remove") return remove(a);
+  if (verb == "revoke") return revoke(a);
   fprintf(stderr, "otactl: unknown command 'device %s'\n", verb.c_str());
   return kExitUsage;
 }

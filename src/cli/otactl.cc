@@ -16,7 +16,7 @@ namespace {
 // Flags that take a value; every other --flag is a switch.
 const char* const kValueFlags[] = {"--config", "--platform", "--version", "--chip",  "--project",
                                    "--size",   "--output",   "--image",   "--name",  "-o",
-                                   "--secure-version"};
+                                   "--secure-version", "--out", "--host"};
 
 bool takes_value(const std::string& f) {
   for (const char* v : kValueFlags) {
@@ -36,8 +36,12 @@ void usage(FILE* f) {
           "  image list [--json]                list the catalog\n"
           "  image remove SHA256-PREFIX         remove an image from the catalog\n"
           "  device add MAC [--platform P] [--image SHA256] [--name TEXT] [--disabled]\n"
+          "             [--psk] [--password [--wpa2]] [--cert [--out DIR]]\n"
+          "                                     register a device; issue its credentials\n"
           "  device list                        list registered devices\n"
+          "  device revoke MAC                  disable a device and drop its credentials\n"
           "  device remove MAC                  remove a device\n"
+          "  ca init [--host NAME,...]          create the gateway CA and server certificate\n"
           "  reload                             tell the running otad to reload (SIGHUP)\n"
           "The config defaults to $OTAD_CONFIG, else /etc/otad/otad.ini.\n");
 }
@@ -134,11 +138,12 @@ int main(int argc, char** argv) {
     notify_daemon(cfg);
     return kExitOk;
   }
-  if (a.pos.size() < 2 || (group != "image" && group != "device")) {
+  if (a.pos.size() < 2 || (group != "image" && group != "device" && group != "ca")) {
     usage(stderr);
     return kExitUsage;
   }
   const std::string verb = a.pos[1];
   a.pos.erase(a.pos.begin(), a.pos.begin() + 2);
+  if (group == "ca") return cmd_ca(verb, a);
   return group == "image" ? cmd_image(verb, a) : cmd_device(verb, a);
 }

@@ -24,13 +24,24 @@ struct IoResult {
   int err;   // errno when Error
 };
 
+struct Conn;
+
+// What protocol drivers read and write through. The TLS implementation runs
+// its handshake inside the first read or write, so drivers never see it.
 struct Transport {
-  virtual IoResult read(int fd, uint8_t* buf, size_t n) = 0;
-  // more: further bytes follow at once (lets TCP coalesce header and body)
-  virtual IoResult write(int fd, const uint8_t* buf, size_t n, bool more) = 0;
-  // Sends n bytes of file_fd from off without copying them through user space.
-  virtual IoResult send_file(int fd, int file_fd, uint64_t off, size_t n) = 0;
-  virtual void shutdown_write(int fd) = 0;
+  virtual IoResult read(Conn& c, uint8_t* buf, size_t n) = 0;
+  // more: further bytes follow at once (lets TCP coalesce header and body).
+  // After WantWrite, call again with the same bytes (TLS requires it).
+  virtual IoResult write(Conn& c, const uint8_t* buf, size_t n, bool more) = 0;
+  // Sends up to n bytes of file_fd from off: by sendfile when plain, through
+  // one shared scratch buffer when encrypted.
+  virtual IoResult send_file(Conn& c, int file_fd, uint64_t off, size_t n) = 0;
+  // Ends our direction (TLS: close_notify first).
+  virtual void shutdown_write(Conn& c) = 0;
+  // Text for an IoResult's err, for the one log line at the edge.
+  virtual const char* error_text(int err) = 0;
+  // False while a TLS handshake is still under way.
+  virtual bool ready(const Conn&) { return true; }
 
  protected:
   ~Transport() = default;

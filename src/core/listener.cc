@@ -95,6 +95,15 @@ void Server::on_accept(Listener& l) {
       listeners_enable(false);
       return;
     }
+    if (l.tls && tls_free_contexts(*tls_) == 0) {
+      // Every TLS context is busy: leave further devices in the backlog.
+      LOG_WARN("https: all %lld TLS contexts busy; pausing accept until one frees",
+               static_cast<long long>(cfg_.max_tls_connections));
+      paused_tls_ = true;
+      event_del(reinterpret_cast<struct event*>(l.ev));
+      l.armed = false;
+      return;
+    }
     sockaddr_storage ss;
     socklen_t len = sizeof ss;
     int fd = accept4(l.fd, reinterpret_cast<sockaddr*>(&ss), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
@@ -124,6 +133,11 @@ void Server::on_accept(Listener& l) {
     format_peer(ss, c->peer, sizeof c->peer);
     stats_.accepted++;
     if (++stats_.active > stats_.peak_active) stats_.peak_active = stats_.active;
+    if (l.tls && !(c->io = tls_attach(*tls_, *c))) {
+      LOG_ERROR("https: cannot set up a TLS context (out of memory?); closing %s", c->peer);
+      slot_free(*c, true);
+      continue;
+    }
     if (l.proto == Proto::Http) {
       c->buf = bufs_.get() + static_cast<size_t>(c - slab_.get()) * (cfg_.max_head + kRespHeadMax);
       http_start(*c, ctx_);

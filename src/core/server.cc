@@ -125,6 +125,16 @@ void Server::slot_free(Conn& c, bool reset) {
   }
   if (c.armed) event_del(ev_of(c));
   c.armed = 0;
+  if (c.tls_ctx) {
+    tls_detach(*tls_, c);
+    if (paused_tls_ && !draining_) {
+      paused_tls_ = false;
+      if (!paused_full_ && !paused_backoff_ && https_.fd >= 0 && !https_.armed) {
+        event_add(ev_of(https_), nullptr);
+        https_.armed = true;
+      }
+    }
+  }
   if (c.fd >= 0) close(c.fd);
   c.fd = -1;
   c.image.reset();
@@ -166,6 +176,7 @@ void Server::listeners_enable(bool on) {
   Listener* all[] = {&tcpboot_, &http_, &https_};
   for (Listener* l : all) {
     if (l->fd < 0 || l->armed == on) continue;
+    if (on && l == &https_ && paused_tls_) continue;
     if (on) event_add(ev_of(*l), nullptr);
     else event_del(ev_of(*l));
     l->armed = on;
@@ -338,6 +349,14 @@ int Server::run() {
   } wanted[] = {{cfg_.tcpboot_enabled, &tcpboot_, cfg_.tcpboot_listen, cfg_.tcpboot_port},
                 {cfg_.http_enabled, &http_, cfg_.http_listen, cfg_.http_port},
                 {cfg_.https_enabled, &https_, cfg_.https_listen, cfg_.https_port}};
+  if (cfg_.https_enabled) {
+    auto t = tls_server_new(cfg_, https_.auth, &registry_);
+    if (!t) {
+      LOG_ERROR("%s", t.error().c_str());
+      return 2;
+    }
+    tls_ = std::move(*t);
+  }
   for (auto& w : wanted) {
     if (!w.on) continue;
     Status s = open_listener(*w.l, w.addr, static_cast<int>(w.port));

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "core/conn.h"
+#include "tls/tls.h"
 #include "otad/catalog.h"
 #include "otad/config.h"
 #include "otad/devices.h"
@@ -73,6 +74,8 @@ class Server {
   std::unique_ptr<uint8_t[]> bufs_;  // HTTP slot buffers: untouched pages cost no RAM
   bool paused_full_ = false;      // listeners off: slab full
   bool paused_backoff_ = false;   // listeners off: out of file descriptors
+  bool paused_tls_ = false;       // https off: every TLS context busy
+  TlsServerPtr tls_;
   bool draining_ = false;
   bool image_trouble_ = false;
   std::vector<event*> owned_events_;  // signals and timers, set up once

@@ -4,6 +4,7 @@
 #include <time.h>
 
 #include <cerrno>
+#include <cstring>
 
 #include "core/conn.h"
 
@@ -19,20 +20,21 @@ IoResult fold(ssize_t r, Io would_block) {
 }
 
 struct Plain final : Transport {
-  IoResult read(int fd, uint8_t* buf, size_t n) override {
-    return fold(recv(fd, buf, n, 0), Io::WantRead);
+  IoResult read(Conn& c, uint8_t* buf, size_t n) override {
+    return fold(recv(c.fd, buf, n, 0), Io::WantRead);
   }
-  IoResult write(int fd, const uint8_t* buf, size_t n, bool more) override {
-    return fold(send(fd, buf, n, MSG_NOSIGNAL | (more ? MSG_MORE : 0)), Io::WantWrite);
+  IoResult write(Conn& c, const uint8_t* buf, size_t n, bool more) override {
+    return fold(send(c.fd, buf, n, MSG_NOSIGNAL | (more ? MSG_MORE : 0)), Io::WantWrite);
   }
-  IoResult send_file(int fd, int file_fd, uint64_t off, size_t n) override {
+  IoResult send_file(Conn& c, int file_fd, uint64_t off, size_t n) override {
     off_t o = static_cast<off_t>(off);
-    ssize_t r = sendfile(fd, file_fd, &o, n);
+    ssize_t r = sendfile(c.fd, file_fd, &o, n);
     // sendfile returning 0 means the file ended early, not that the peer left.
     if (r == 0 && n > 0) return {Io::Eof, 0, 0};
     return fold(r, Io::WantWrite);
   }
-  void shutdown_write(int fd) override { shutdown(fd, SHUT_WR); }
+  void shutdown_write(Conn& c) override { shutdown(c.fd, SHUT_WR); }
+  const char* error_text(int err) override { return strerror(err); }
 };
 
 }  // namespace

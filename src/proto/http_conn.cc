@@ -42,7 +42,7 @@ Next error_and_close(Conn& c, const Context& ctx, int status, const char* why) {
   c.image.reset();
   c.off = c.end = 0;
   snprintf(c.line, sizeof c.line, "%d (%s)", status, why);
-  CONN_LOG(LogLevel::Info, c, kProto, "bad request: %s", c.line);
+  CONN_LOG(LogLevel::Info, c, c.tls ? "https" : kProto, "bad request: %s", c.line);
   ctx.stats->bad_requests++;
   c.state = ConnState::HttpRespond;
   return {Want::Write, ctx.cfg->http_send_timeout * 1000};
@@ -52,7 +52,7 @@ Next error_and_close(Conn& c, const Context& ctx, int status, const char* why) {
 // for the next request or wind it down.
 void finish_request(Conn& c, const Context& ctx, const char* outcome) {
   if (c.line[0]) {
-    CONN_LOG(LogLevel::Info, c, kProto, "%s%s in %.3f s", c.line, outcome,
+    CONN_LOG(LogLevel::Info, c, c.tls ? "https" : kProto, "%s%s in %.3f s", c.line, outcome,
              (now_ms() - c.req_ms) / 1000.0);
   }
   c.line[0] = '\0';
@@ -68,7 +68,7 @@ void finish_request(Conn& c, const Context& ctx, const char* outcome) {
     c.deadline_ms = now_ms() + (rest ? ctx.cfg->http_read_timeout : ctx.cfg->http_idle_timeout) * 1000;
     return;
   }
-  c.io->shutdown_write(c.fd);
+  c.io->shutdown_write(c);
   c.state = ConnState::Linger;
   c.deadline_ms = now_ms() + kLingerMs;
 }
@@ -113,8 +113,8 @@ void http_start(Conn& c, const Context& ctx) {
   c.image.reset();
   c.off = c.end = 0;
   c.started_ms = c.req_ms = now_ms();
-  c.deadline_ms = c.started_ms + ctx.cfg->http_read_timeout * 1000;
-  CONN_LOG(LogLevel::Debug, c, kProto, "connected (%u active)", ctx.stats->active);
+  c.deadline_ms = c.started_ms + (c.tls ? ctx.cfg->handshake_timeout : ctx.cfg->http_read_timeout) * 1000;
+  CONN_LOG(LogLevel::Debug, c, c.tls ? "https" : kProto, "connected (%u active)", ctx.stats->active);
 }
 
 Next http_drive(Conn& c, const Context& ctx, bool timed_out) {
@@ -134,14 +134,30 @@ Next http_drive(Conn& c, const Context& ctx, bool timed_out) {
           if (p.st == Parse::Error) return error_and_close(c, ctx, p.status, "malformed or oversized head");
         }
         if (timed_out || now_ms() >= c.deadline_ms) {
+          if (!c.io->ready(c)) {
+            CONN_LOG(LogLevel::Info, c, "https", "TLS handshake not completed within %lld s",
+                     static_cast<long long>(ctx.cfg->handshake_timeout));
+            ctx.stats->bad_requests++;
+            return {Want::Reset, 0};
+          }
           if (c.rx_len == 0) return {Want::Close, 0};  // idle keep-alive: quietly
           return error_and_close(c, ctx, 408, "head not received in time");
         }
-        IoResult r = c.io->read(c.fd, c.buf + c.rx_len, ctx.max_head - c.rx_len);
+        IoResult r = c.io->read(c, c.buf + c.rx_len, ctx.max_head - c.rx_len);
         if (r.st == Io::WantRead || r.st == Io::WantWrite) {
           return {r.st == Io::WantRead ? Want::Read : Want::Write, c.deadline_ms - now_ms()};
         }
         if (r.st != Io::Ok) {
+          if (!c.io->ready(c)) {
+            // One line per failed handshake: peer, claimed identity, reason.
+            CONN_LOG(LogLevel::Info, c, "https", "TLS handshake failed: %s",
+                     r.st == Io::Eof ? "the client closed the connection" : c.io->error_text(r.err));
+            ctx.stats->bad_requests++;
+            return {Want::Reset, 0};
+          }
+          if (r.st == Io::Error && c.requests == 0 && c.rx_len == 0 && c.tls) {
+            CONN_LOG(LogLevel::Info, c, "https", "TLS error: %s", c.io->error_text(r.err));
+          }
           if (c.rx_len > 0) {
             CONN_LOG(LogLevel::Info, c, kProto, "closed in the middle of a request head (%u bytes)", c.rx_len);
           }
@@ -157,7 +173,7 @@ Next http_drive(Conn& c, const Context& ctx, bool timed_out) {
           ctx.stats->aborted++;
           return {Want::Reset, 0};
         }
-        IoResult r = c.io->write(c.fd, tx(c, ctx) + c.tx_off, c.tx_len - c.tx_off, c.image != nullptr);
+        IoResult r = c.io->write(c, tx(c, ctx) + c.tx_off, c.tx_len - c.tx_off, c.image != nullptr);
         if (r.st == Io::WantWrite || r.st == Io::WantRead) {
           return {r.st == Io::WantWrite ? Want::Write : Want::Read, send_ms};
         }
@@ -184,7 +200,7 @@ Next http_drive(Conn& c, const Context& ctx, bool timed_out) {
         size_t budget = kMaxBytesPerWake;
         while (c.off < c.end && budget > 0) {
           const size_t n = static_cast<size_t>(std::min<uint64_t>(c.end - c.off, budget));
-          IoResult r = c.io->send_file(c.fd, c.image->fd, c.off, n);
+          IoResult r = c.io->send_file(c, c.image->fd, c.off, n);
           if (r.st == Io::WantWrite || r.st == Io::WantRead) {
             return {r.st == Io::WantWrite ? Want::Write : Want::Read, send_ms};
           }
@@ -209,7 +225,7 @@ Next http_drive(Conn& c, const Context& ctx, bool timed_out) {
       case ConnState::Linger: {
         if (timed_out || ctx.draining) return {Want::Close, 0};
         uint8_t sink[256];
-        IoResult r = c.io->read(c.fd, sink, sizeof sink);
+        IoResult r = c.io->read(c, sink, sizeof sink);
         if (r.st == Io::WantRead) return {Want::Read, c.deadline_ms - now_ms()};
         if (r.st == Io::Ok) return {Want::Read, c.deadline_ms - now_ms()};
         return {Want::Close, 0};

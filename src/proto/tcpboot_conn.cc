@@ -33,9 +33,9 @@ Next log_complete(Conn& c, const Context& ctx, const char* how) {
   return close_now();
 }
 
-const char* io_reason(const IoResult& r) {
+const char* io_reason(const Conn& c, const IoResult& r) {
   if (r.st == Io::Eof) return "device closed the connection";
-  return strerror(r.err);
+  return c.io->error_text(r.err);
 }
 
 Next on_mac(Conn& c, const Context& ctx) {
@@ -87,13 +87,13 @@ Next tcpboot_drive(Conn& c, const Context& ctx, bool timed_out) {
           return close_now();
         }
         uint8_t buf[kTcpbootMacLen];
-        IoResult r = c.io->read(c.fd, buf, kTcpbootMacLen - c.rd.len);
+        IoResult r = c.io->read(c, buf, kTcpbootMacLen - c.rd.len);
         if (r.st == Io::WantRead || r.st == Io::WantWrite) {
           return {r.st == Io::WantRead ? Want::Read : Want::Write, c.deadline_ms - now_ms()};
         }
         if (r.st != Io::Ok) {
           CONN_LOG(LogLevel::Info, c, kProto, "closed before sending a whole MAC (%u of 12 bytes): %s",
-                   c.rd.len, io_reason(r));
+                   c.rd.len, io_reason(c, r));
           ctx.stats->bad_requests++;
           return close_now();
         }
@@ -112,11 +112,11 @@ Next tcpboot_drive(Conn& c, const Context& ctx, bool timed_out) {
       }
       case ConnState::SendHeader: {
         if (timed_out) return abort_transfer(c, ctx, "send timeout before the header was out");
-        IoResult r = c.io->write(c.fd, c.hdr + c.hdr_sent, kTcpbootHeaderLen - c.hdr_sent, true);
+        IoResult r = c.io->write(c, c.hdr + c.hdr_sent, kTcpbootHeaderLen - c.hdr_sent, true);
         if (r.st == Io::WantWrite || r.st == Io::WantRead) {
           return {r.st == Io::WantWrite ? Want::Write : Want::Read, send_timeout_ms};
         }
-        if (r.st != Io::Ok) return abort_transfer(c, ctx, io_reason(r));
+        if (r.st != Io::Ok) return abort_transfer(c, ctx, io_reason(c, r));
         c.hdr_sent = static_cast<uint8_t>(c.hdr_sent + r.n);
         if (c.hdr_sent == kTcpbootHeaderLen) c.state = ConnState::SendBody;
         break;
@@ -126,7 +126,7 @@ Next tcpboot_drive(Conn& c, const Context& ctx, bool timed_out) {
         size_t budget = kMaxBytesPerWake;
         while (c.off < c.end && budget > 0) {
           const size_t n = static_cast<size_t>(std::min<uint64_t>(c.end - c.off, budget));
-          IoResult r = c.io->send_file(c.fd, c.image->fd, c.off, n);
+          IoResult r = c.io->send_file(c, c.image->fd, c.off, n);
           if (r.st == Io::WantWrite || r.st == Io::WantRead) {
             return {r.st == Io::WantWrite ? Want::Write : Want::Read, send_timeout_ms};
           }
@@ -134,14 +134,14 @@ Next tcpboot_drive(Conn& c, const Context& ctx, bool timed_out) {
             *ctx.image_trouble = true;
             return abort_transfer(c, ctx, "image file shrank on disk");
           }
-          if (r.st != Io::Ok) return abort_transfer(c, ctx, io_reason(r));
+          if (r.st != Io::Ok) return abort_transfer(c, ctx, io_reason(c, r));
           c.off += r.n;
           budget -= r.n;
           ctx.stats->bytes_sent += r.n;
         }
         if (c.off < c.end) return {Want::Write, send_timeout_ms};  // yield to others
         c.image.reset();
-        c.io->shutdown_write(c.fd);
+        c.io->shutdown_write(c);
         if (ctx.draining) return log_complete(c, ctx, "sent; closing at once (shutting down)");
         c.state = ConnState::Linger;
         c.deadline_ms = now_ms() + kLingerMs;
@@ -151,7 +151,7 @@ Next tcpboot_drive(Conn& c, const Context& ctx, bool timed_out) {
         if (timed_out) return log_complete(c, ctx, "sent; the device did not close within 5 s");
         if (ctx.draining) return log_complete(c, ctx, "sent; closing at once (shutting down)");
         uint8_t sink[64];
-        IoResult r = c.io->read(c.fd, sink, sizeof sink);
+        IoResult r = c.io->read(c, sink, sizeof sink);
         if (r.st == Io::WantRead) return {Want::Read, c.deadline_ms - now_ms()};
         if (r.st == Io::Eof) return log_complete(c, ctx, "the device received it and closed");
         // A reset now means the device gave up with bytes still in flight.

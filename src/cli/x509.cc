@@ -1,0 +1,210 @@
+#include "cli/x509.h"
+
+#include <arpa/inet.h>
+#include <mbedtls/ctr_drbg.h>
+#include <mbedtls/ecp.h>
+#include <mbedtls/entropy.h>
+#include <mbedtls/error.h>
+#include <mbedtls/oid.h>
+#include <mbedtls/pk.h>
+#include <mbedtls/version.h>
+#include <mbedtls/x509_crt.h>
+#include <mbedtls/x509_csr.h>
+
+#include <cstring>
+#include <ctime>
+
+#include "otad/credentials.h"
+#include "otad/digest.h"
+#include "otad/strict_num.h"
+
+namespace otad::cli {
+namespace {
+
+struct Rng {
+  mbedtls_entropy_context entropy;
+  mbedtls_ctr_drbg_context drbg;
+  Rng() {
+    mbedtls_entropy_init(&entropy);
+    mbedtls_ctr_drbg_init(&drbg);
+    mbedtls_ctr_drbg_seed(&drbg, mbedtls_entropy_func, &entropy, nullptr, 0);
+  }
+  ~Rng() {
+    mbedtls_ctr_drbg_free(&drbg);
+    mbedtls_entropy_free(&entropy);
+  }
+};
+
+struct Key {
+  mbedtls_pk_context pk;
+  Key() { mbedtls_pk_init(&pk); }
+  ~Key() { mbedtls_pk_free(&pk); }
+};
+
+std::string err(const char* what, int r) {
+  char b[128];
+  mbedtls_strerror(r, b, sizeof b);
+  return std::string(what) + ": " + b;
+}
+
+Status gen_key(Key& k, Rng& rng) {
+  int r = mbedtls_pk_setup(&k.pk, mbedtls_pk_info_from_type(MBEDTLS_PK_ECKEY));
+  if (!r) r = mbedtls_ecp_gen_key(MBEDTLS_ECP_DP_SECP256R1, mbedtls_pk_ec(k.pk), mbedtls_ctr_drbg_random, &rng.drbg);
+  if (r) return Err(err("key generation", r));
+  return Ok();
+}
+
+Status parse_key(Key& k, const std::string& pem, Rng& rng) {
+#if MBEDTLS_VERSION_NUMBER >= 0x03000000
+  int r = mbedtls_pk_parse_key(&k.pk, reinterpret_cast<const unsigned char*>(pem.c_str()), pem.size() + 1,
+                               nullptr, 0, mbedtls_ctr_drbg_random, &rng.drbg);
+#else
+  (void)rng;
+  int r = mbedtls_pk_parse_key(&k.pk, reinterpret_cast<const unsigned char*>(pem.c_str()), pem.size() + 1,
+                               nullptr, 0);
+#endif
+  if (r) return Err(err("CA key", r));
+  return Ok();
+}
+
+std::string key_pem(Key& k) {
+  unsigned char buf[1024];
+  if (mbedtls_pk_write_key_pem(&k.pk, buf, sizeof buf) != 0) return "";
+  return reinterpret_cast<char*>(buf);
+}
+
+std::string validity(int years_from_now) {
+  time_t t = time(nullptr) + static_cast<time_t>(years_from_now) * 365 * 86400;
+  struct tm tm;
+  gmtime_r(&t, &tm);
+  char b[16];
+  strftime(b, sizeof b, "%Y%m%d%H%M%S", &tm);
+  return b;
+}
+
+// subjectAltName as DER: SEQUENCE of dNSName [2] / iPAddress [7]. Written by
+// hand because mbedTLS 2.28 has no setter for it.
+std::string san_der(const std::vector<std::string>& sans) {
+  std::string body;
+  for (const std::string& s : sans) {
+    unsigned char ip[4];
+    if (inet_pton(AF_INET, s.c_str(), ip) == 1) {
+      body += static_cast<char>(0x87);
+      body += static_cast<char>(4);
+      body.append(reinterpret_cast<char*>(ip), 4);
+    } else if (s.size() < 128) {
+      body += static_cast<char>(0x82);
+      body += static_cast<char>(s.size());
+      body += s;
+    }
+  }
+  std::string out(1, 0x30);
+  if (body.size() < 128) {
+    out += static_cast<char>(body.size());
+  } else {
+    out += static_cast<char>(0x82);
+    out += static_cast<char>(body.size() >> 8);
+    out += static_cast<char>(body.size() & 0xFF);
+  }
+  return out + body;
+}
+
+Result<std::string> write_cert(Key& subject, Key& issuer, const std::string& subject_name,
+                               const std::string& issuer_name, bool ca, bool server,
+                               const std::vector<std::string>& sans, int years, Rng& rng) {
+  mbedtls_x509write_cert crt;
+  mbedtls_x509write_crt_init(&crt);
+  mbedtls_x509write_crt_set_version(&crt, MBEDTLS_X509_CRT_VERSION_3);
+  mbedtls_x509write_crt_set_md_alg(&crt, MBEDTLS_MD_SHA256);
+  mbedtls_x509write_crt_set_subject_key(&crt, &subject.pk);
+  mbedtls_x509write_crt_set_issuer_key(&crt, &issuer.pk);
+  int r = mbedtls_x509write_crt_set_subject_name(&crt, subject_name.c_str());
+  if (!r) r = mbedtls_x509write_crt_set_issuer_name(&crt, issuer_name.c_str());
+  uint8_t serial[16];
+  (void)!random_bytes(serial, sizeof serial);
+  serial[0] &= 0x7F;  // positive
+#if MBEDTLS_VERSION_NUMBER >= 0x03040000
+  if (!r) r = mbedtls_x509write_crt_set_serial_raw(&crt, serial, sizeof serial);
+#else
+  mbedtls_mpi sn;
+  mbedtls_mpi_init(&sn);
+  if (!r) r = mbedtls_mpi_read_binary(&sn, serial, sizeof serial);
+  if (!r) r = mbedtls_x509write_crt_set_serial(&crt, &sn);
+  mbedtls_mpi_free(&sn);
+#endif
+  if (!r) r = mbedtls_x509write_crt_set_validity(&crt, validity(-1).c_str(), validity(years).c_str());
+  if (!r) r = mbedtls_x509write_crt_set_basic_constraints(&crt, ca ? 1 : 0, ca ? 0 : -1);
+  if (!r) r = mbedtls_x509write_crt_set_subject_key_identifier(&crt);
+  if (!r) r = mbedtls_x509write_crt_set_authority_key_identifier(&crt);
+  if (!r) {
+    r = mbedtls_x509write_crt_set_key_usage(
+        &crt, ca ? (MBEDTLS_X509_KU_KEY_CERT_SIGN | MBEDTLS_X509_KU_CRL_SIGN) : MBEDTLS_X509_KU_DIGITAL_SIGNATURE);
+  }
+  if (!r && !ca) {
+    // extendedKeyUsage: serverAuth or clientAuth.
+    const char* oid = server ? MBEDTLS_OID_SERVER_AUTH : MBEDTLS_OID_CLIENT_AUTH;
+    std::string eku = std::string("\x30", 1) + static_cast<char>(strlen(oid) + 2) + '\x06' +
+                      static_cast<char>(strlen(oid)) + oid;
+    r = mbedtls_x509write_crt_set_extension(&crt, MBEDTLS_OID_EXTENDED_KEY_USAGE,
+                                            MBEDTLS_OID_SIZE(MBEDTLS_OID_EXTENDED_KEY_USAGE), 0,
+                                            reinterpret_cast<const unsigned char*>(eku.data()), eku.size());
+  }
+  if (!r && !sans.empty()) {
+    std::string der = san_der(sans);
+    r = mbedtls_x509write_crt_set_extension(&crt, MBEDTLS_OID_SUBJECT_ALT_NAME,
+                                            MBEDTLS_OID_SIZE(MBEDTLS_OID_SUBJECT_ALT_NAME), 0,
+                                            reinterpret_cast<const unsigned char*>(der.data()), der.size());
+  }
+  unsigned char buf[4096];
+  if (!r) r = mbedtls_x509write_crt_pem(&crt, buf, sizeof buf, mbedtls_ctr_drbg_random, &rng.drbg);
+  mbedtls_x509write_crt_free(&crt);
+  if (r) return Err(err("certificate", r));
+  return std::string(reinterpret_cast<char*>(buf));
+}
+
+}  // namespace
+
+Result<Pem> make_ca(const std::string& name, int years) {
+  Rng rng;
+  Key k;
+  Status s = gen_key(k, rng);
+  if (!s) return Err(s.error());
+  auto cert = write_cert(k, k, "CN=" + name + ",O=otad", "CN=" + name + ",O=otad", true, false, {}, years, rng);
+  if (!cert) return Err(cert.error());
+  return Pem{*cert, key_pem(k)};
+}
+
+Result<Pem> make_leaf(const Pem& ca, const std::string& cn, const std::vector<std::string>& sans, bool server,
+                      int years) {
+  Rng rng;
+  Key cak, k;
+  Status s = parse_key(cak, ca.key, rng);
+  if (s) s = gen_key(k, rng);
+  if (!s) return Err(s.error());
+  mbedtls_x509_crt cacrt;
+  mbedtls_x509_crt_init(&cacrt);
+  int r = mbedtls_x509_crt_parse(&cacrt, reinterpret_cast<const unsigned char*>(ca.cert.c_str()), ca.cert.size() + 1);
+  char issuer[256] = "";
+  if (!r) mbedtls_x509_dn_gets(issuer, sizeof issuer, &cacrt.subject);
+  mbedtls_x509_crt_free(&cacrt);
+  if (r) return Err(err("CA certificate", r));
+  auto cert = write_cert(k, cak, "CN=" + cn + ",O=otad", issuer, false, server, sans, years, rng);
+  if (!cert) return Err(cert.error());
+  return Pem{*cert, key_pem(k)};
+}
+
+Result<std::string> cert_fingerprint(const std::string& pem) {
+  mbedtls_x509_crt c;
+  mbedtls_x509_crt_init(&c);
+  int r = mbedtls_x509_crt_parse(&c, reinterpret_cast<const unsigned char*>(pem.c_str()), pem.size() + 1);
+  if (r) {
+    mbedtls_x509_crt_free(&c);
+    return Err(err("certificate", r));
+  }
+  uint8_t fp[32];
+  sha256_bytes({c.raw.p, c.raw.len}, fp);
+  mbedtls_x509_crt_free(&c);
+  return to_hex(fp, 32);
+}
+
+}  // namespace otad::cli

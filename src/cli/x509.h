@@ -1,0 +1,22 @@
+// Keys and certificates for the gateway CA, the server and devices, made
+// with mbedTLS's x509write: ECDSA P-256, SHA-256.
+#pragma once
+#include <string>
+#include <vector>
+
+#include "otad/result.h"
+
+namespace otad::cli {
+
+struct Pem {
+  std::string cert, key;
+};
+
+Result<Pem> make_ca(const std::string& name, int years);
+// Signed by the CA (PEM key + cert). sans: DNS names or IPv4 literals.
+Result<Pem> make_leaf(const Pem& ca, const std::string& cn, const std::vector<std::string>& sans,
+                      bool server, int years);
+// SHA-256 of the certificate's DER, hex: what devices.ini pins.
+Result<std::string> cert_fingerprint(const std::string& pem);
+
+}  // namespace otad::cli

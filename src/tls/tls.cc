@@ -1,0 +1,433 @@
+// mbedTLS over the connection's non-blocking fd with our own BIO (no
+// bufferevents: libevent 2.1 has none for mbedTLS). One shared config; a
+// fixed pool of contexts; every mbedTLS return code is folded into Io in
+// fold() and nowhere else.
+#include "tls/tls.h"
+
+#include <mbedtls/ctr_drbg.h>
+#include <mbedtls/entropy.h>
+#include <mbedtls/error.h>
+#include <mbedtls/net_sockets.h>
+#include <mbedtls/oid.h>
+#include <mbedtls/ssl.h>
+#include <mbedtls/ssl_ticket.h>
+#include <mbedtls/version.h>
+#include <mbedtls/x509_crt.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <sstream>
+
+#include "otad/digest.h"
+#include "otad/fsutil.h"
+#include "otad/log.h"
+#include "otad/strict_num.h"
+
+namespace otad {
+namespace {
+
+struct Suite {
+  const char* shortname;
+  const char* name;
+};
+constexpr Suite kSuites[] = {
+    {"ecdhe-ecdsa-aes128-gcm", "TLS-ECDHE-ECDSA-WITH-AES-128-GCM-SHA256"},
+    {"ecdhe-ecdsa-aes256-gcm", "TLS-ECDHE-ECDSA-WITH-AES-256-GCM-SHA384"},
+    {"ecdhe-ecdsa-chacha20", "TLS-ECDHE-ECDSA-WITH-CHACHA20-POLY1305-SHA256"},
+    {"ecdhe-psk-chacha20", "TLS-ECDHE-PSK-WITH-CHACHA20-POLY1305-SHA256"},
+    {"ecdhe-psk-aes128", "TLS-ECDHE-PSK-WITH-AES-128-CBC-SHA256"},
+    {"psk-aes128-gcm", "TLS-PSK-WITH-AES-128-GCM-SHA256"},
+    {"psk-aes256-gcm", "TLS-PSK-WITH-AES-256-GCM-SHA384"},
+    {"psk-chacha20", "TLS-PSK-WITH-CHACHA20-POLY1305-SHA256"},
+};
+
+// Encrypted bodies are read from the image file into this one buffer: the
+// reactor is single-threaded, so one buffer serves every connection.
+uint8_t g_scratch[16384];
+
+}  // namespace
+
+// One pooled context. ssl comes first so the PSK callback can get from the
+// mbedtls_ssl_context back to its owner.
+struct TlsConn {
+  mbedtls_ssl_context ssl;
+  TlsServer* server = nullptr;
+  Conn* conn = nullptr;
+  bool set_up = false;
+  bool hs_done = false;
+  bool psk_used = false;
+  size_t pending = 0;        // length of a write that returned WANT_WRITE
+  uint64_t pending_off = 0;  // its file offset, for send_file
+  uint32_t next_free = 0;
+};
+
+class TlsServer final : public Transport {
+ public:
+  mbedtls_entropy_context entropy;
+  mbedtls_ctr_drbg_context drbg;
+  mbedtls_ssl_config conf;
+  mbedtls_x509_crt own_cert, ca;
+  mbedtls_pk_context key;
+  mbedtls_ssl_ticket_context ticket;
+  std::vector<int> suites;
+  bool tickets = false;
+  Auth auth = Auth::None;
+  const Registry* registry = nullptr;
+  std::unique_ptr<TlsConn[]> pool;
+  size_t pool_size = 0, free_count = 0;
+  uint32_t free_head = 0;
+
+  IoResult read(Conn& c, uint8_t* buf, size_t n) override;
+  IoResult write(Conn& c, const uint8_t* buf, size_t n, bool more) override;
+  IoResult send_file(Conn& c, int file_fd, uint64_t off, size_t n) override;
+  void shutdown_write(Conn& c) override;
+  const char* error_text(int err) override;
+  bool ready(const Conn& c) override { return static_cast<const TlsConn*>(c.tls_ctx)->hs_done; }
+  IoResult handshake(TlsConn& t);
+};
+
+namespace {
+
+TlsConn& tc(Conn& c) { return *static_cast<TlsConn*>(c.tls_ctx); }
+
+// The one place mbedTLS return codes become Io.
+IoResult fold(int r) {
+  if (r >= 0) return {Io::Ok, static_cast<size_t>(r), 0};
+  switch (r) {
+    case MBEDTLS_ERR_SSL_WANT_READ: return {Io::WantRead, 0, 0};
+    case MBEDTLS_ERR_SSL_WANT_WRITE: return {Io::WantWrite, 0, 0};
+    case MBEDTLS_ERR_SSL_PEER_CLOSE_NOTIFY:
+    case MBEDTLS_ERR_SSL_CONN_EOF: return {Io::Eof, 0, 0};
+  }
+  return {Io::Error, 0, r};
+}
+
+int bio_send(void* ctx, const unsigned char* buf, size_t len) {
+  auto* t = static_cast<TlsConn*>(ctx);
+  ssize_t r = send(t->conn->fd, buf, len, MSG_NOSIGNAL);
+  if (r >= 0) return static_cast<int>(r);
+  if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) return MBEDTLS_ERR_SSL_WANT_WRITE;
+  return MBEDTLS_ERR_NET_SEND_FAILED;
+}
+
+int bio_recv(void* ctx, unsigned char* buf, size_t len) {
+  auto* t = static_cast<TlsConn*>(ctx);
+  ssize_t r = recv(t->conn->fd, buf, len, 0);
+  if (r >= 0) return static_cast<int>(r);  // 0: EOF, which mbedTLS reports as CONN_EOF
+  if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) return MBEDTLS_ERR_SSL_WANT_READ;
+  return MBEDTLS_ERR_NET_RECV_FAILED;
+}
+
+void set_claim(Conn& c, const unsigned char* id, size_t len) {
+  // Logged as the claimed identity even when it is refused.
+  size_t n = std::min(len, sizeof c.mac - 1);
+  for (size_t i = 0; i < n; ++i) c.mac[i] = (id[i] > ' ' && id[i] < 0x7F) ? static_cast<char>(id[i]) : '?';
+  c.mac[n] = '\0';
+}
+
+// TLS-PSK: identity = MAC (any spelling), key from the registry.
+int psk_cb(void* p, mbedtls_ssl_context* ssl, const unsigned char* id, size_t len) {
+  auto* s = static_cast<TlsServer*>(p);
+  auto* t = reinterpret_cast<TlsConn*>(ssl);
+  set_claim(*t->conn, id, len);
+  if (s->auth != Auth::Psk && s->auth != Auth::Any && s->auth != Auth::None) return -1;
+  auto mac = parse_mac(std::string_view(reinterpret_cast<const char*>(id), len));
+  if (!mac) return MBEDTLS_ERR_SSL_UNKNOWN_IDENTITY;
+  const Device* d = s->registry->find(*mac);
+  uint8_t key[64];
+  if (!d || !d->enabled || d->psk.empty() || !from_hex(d->psk, key, d->psk.size() / 2)) {
+    return MBEDTLS_ERR_SSL_UNKNOWN_IDENTITY;
+  }
+  int r = mbedtls_ssl_set_hs_psk(ssl, key, d->psk.size() / 2);
+  memset(key, 0, sizeof key);
+  if (r != 0) return r;
+  t->psk_used = true;
+  memcpy(t->conn->auth_id, mac->str().c_str(), sizeof t->conn->auth_id);
+  return 0;
+}
+
+// Tickets carry no PSK identity, so a PSK session resumed from one could not
+// name its device: PSK handshakes get no ticket (they are cheap anyway).
+TlsConn* g_handshaking = nullptr;
+int ticket_write(void* p, const mbedtls_ssl_session* session, unsigned char* start,
+                 const unsigned char* end, size_t* tlen, uint32_t* lifetime) {
+  if (g_handshaking && g_handshaking->psk_used) return MBEDTLS_ERR_SSL_FEATURE_UNAVAILABLE;
+  return mbedtls_ssl_ticket_write(p, session, start, end, tlen, lifetime);
+}
+
+// The device MAC a client certificate names: subject CN, else a SAN dNSName.
+std::optional<Mac> cert_mac(const mbedtls_x509_crt* crt) {
+  for (const mbedtls_x509_name* n = &crt->subject; n; n = n->next) {
+    if (n->oid.p && MBEDTLS_OID_CMP(MBEDTLS_OID_AT_CN, &n->oid) == 0) {
+      auto m = parse_mac(std::string_view(reinterpret_cast<const char*>(n->val.p), n->val.len));
+      if (m) return m;
+    }
+  }
+  for (const mbedtls_x509_sequence* s = &crt->subject_alt_names; s && s->buf.p; s = s->next) {
+    auto m = parse_mac(std::string_view(reinterpret_cast<const char*>(s->buf.p), s->buf.len));
+    if (m) return m;
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+IoResult TlsServer::handshake(TlsConn& t) {
+  g_handshaking = &t;
+  int r = mbedtls_ssl_handshake(&t.ssl);
+  g_handshaking = nullptr;
+  if (r != 0) return fold(r);
+  t.hs_done = true;
+  Conn& c = *t.conn;
+  if (t.psk_used) return {Io::Ok, 0, 0};
+  const mbedtls_x509_crt* peer = mbedtls_ssl_get_peer_cert(&t.ssl);
+  if (!peer) return {Io::Ok, 0, 0};
+  // A presented certificate must verify and name a registered, enabled
+  // device whose pinned certificate (if any) it is.
+  auto mac = cert_mac(peer);
+  if (mac) memcpy(c.mac, mac->str().c_str(), sizeof c.mac);
+  if (mbedtls_ssl_get_verify_result(&t.ssl) != 0) return {Io::Error, 0, MBEDTLS_ERR_X509_CERT_VERIFY_FAILED};
+  const Device* d = mac ? registry->find(*mac) : nullptr;
+  if (!d || !d->enabled) return {Io::Error, 0, MBEDTLS_ERR_SSL_UNKNOWN_IDENTITY};
+  if (!d->cert.empty()) {
+    uint8_t fp[32];
+    sha256_bytes({peer->raw.p, peer->raw.len}, fp);
+    if (to_hex(fp, 32) != d->cert) return {Io::Error, 0, MBEDTLS_ERR_SSL_UNKNOWN_IDENTITY};
+  }
+  memcpy(c.auth_id, mac->str().c_str(), sizeof c.auth_id);
+  return {Io::Ok, 0, 0};
+}
+
+IoResult TlsServer::read(Conn& c, uint8_t* buf, size_t n) {
+  TlsConn& t = tc(c);
+  if (!t.hs_done) {
+    IoResult h = handshake(t);
+    if (h.st != Io::Ok) return h;
+  }
+  return fold(mbedtls_ssl_read(&t.ssl, buf, n));
+}
+
+IoResult TlsServer::write(Conn& c, const uint8_t* buf, size_t n, bool) {
+  TlsConn& t = tc(c);
+  if (!t.hs_done) {
+    IoResult h = handshake(t);
+    if (h.st != Io::Ok) return h;
+  }
+  // After WANT_WRITE mbedTLS must be called again with the same length; the
+  // caller re-offers the same bytes.
+  if (t.pending) n = t.pending;
+  IoResult r = fold(mbedtls_ssl_write(&t.ssl, buf, n));
+  t.pending = r.st == Io::WantWrite ? n : 0;
+  return r;
+}
+
+IoResult TlsServer::send_file(Conn& c, int file_fd, uint64_t off, size_t n) {
+  TlsConn& t = tc(c);
+  if (!t.hs_done) {
+    IoResult h = handshake(t);
+    if (h.st != Io::Ok) return h;
+  }
+  if (t.pending) {
+    n = t.pending;
+    off = t.pending_off;
+  } else {
+    const int max_payload = mbedtls_ssl_get_max_out_record_payload(&t.ssl);
+    n = std::min({n, sizeof g_scratch, static_cast<size_t>(max_payload > 0 ? max_payload : 1024)});
+  }
+  // The scratch buffer may hold another connection's bytes by now: read the
+  // same chunk again before a retry, so the retry offers identical data.
+  ssize_t got = pread(file_fd, g_scratch, n, static_cast<off_t>(off));
+  if (got < 0) return {Io::Error, 0, errno};
+  if (static_cast<size_t>(got) < n) return {Io::Eof, 0, 0};  // the file shrank
+  IoResult r = fold(mbedtls_ssl_write(&t.ssl, g_scratch, n));
+  if (r.st == Io::WantWrite) {
+    t.pending = n;
+    t.pending_off = off;
+  } else {
+    t.pending = 0;
+  }
+  return r;
+}
+
+void TlsServer::shutdown_write(Conn& c) {
+  TlsConn& t = tc(c);
+  if (t.hs_done) mbedtls_ssl_close_notify(&t.ssl);  // best effort; never blocks
+  shutdown(c.fd, SHUT_WR);
+}
+
+const char* TlsServer::error_text(int err) {
+  static char buf[128];
+  if (err > 0) return strerror(err);
+  mbedtls_strerror(err, buf, sizeof buf);
+  return buf;
+}
+
+void TlsServerDeleter::operator()(TlsServer* s) const {
+  for (size_t i = 0; i < s->pool_size; ++i) {
+    if (s->pool[i].set_up) mbedtls_ssl_free(&s->pool[i].ssl);
+  }
+  if (s->tickets) mbedtls_ssl_ticket_free(&s->ticket);
+  mbedtls_ssl_config_free(&s->conf);
+  mbedtls_x509_crt_free(&s->own_cert);
+  mbedtls_x509_crt_free(&s->ca);
+  mbedtls_pk_free(&s->key);
+  mbedtls_ctr_drbg_free(&s->drbg);
+  mbedtls_entropy_free(&s->entropy);
+  delete s;
+}
+
+namespace {
+std::string mbed_err(int r) {
+  char buf[160];
+  mbedtls_strerror(r, buf, sizeof buf);
+  return buf;
+}
+}  // namespace
+
+Result<TlsServerPtr> tls_server_new(const Config& cfg, Auth auth, const Registry* registry) {
+  TlsServerPtr s(new TlsServer);
+  mbedtls_entropy_init(&s->entropy);
+  mbedtls_ctr_drbg_init(&s->drbg);
+  mbedtls_ssl_config_init(&s->conf);
+  mbedtls_x509_crt_init(&s->own_cert);
+  mbedtls_x509_crt_init(&s->ca);
+  mbedtls_pk_init(&s->key);
+  s->auth = auth;
+  s->registry = registry;
+  const char* pers = "otad-tls";
+  int r = mbedtls_ctr_drbg_seed(&s->drbg, mbedtls_entropy_func, &s->entropy,
+                                reinterpret_cast<const unsigned char*>(pers), strlen(pers));
+  if (r) return Err("https: random generator: " + mbed_err(r));
+  if ((r = mbedtls_x509_crt_parse_file(&s->own_cert, cfg.cert_file.c_str())) != 0) {
+    return Err("https: cert_file " + cfg.cert_file + ": " + mbed_err(r));
+  }
+#if MBEDTLS_VERSION_NUMBER >= 0x03000000
+  r = mbedtls_pk_parse_keyfile(&s->key, cfg.key_file.c_str(), nullptr, mbedtls_ctr_drbg_random, &s->drbg);
+#else
+  r = mbedtls_pk_parse_keyfile(&s->key, cfg.key_file.c_str(), nullptr);
+#endif
+  if (r) return Err("https: key_file " + cfg.key_file + ": " + mbed_err(r));
+  r = mbedtls_ssl_config_defaults(&s->conf, MBEDTLS_SSL_IS_SERVER, MBEDTLS_SSL_TRANSPORT_STREAM,
+                                  MBEDTLS_SSL_PRESET_DEFAULT);
+  if (r) return Err("https: " + mbed_err(r));
+  mbedtls_ssl_conf_rng(&s->conf, mbedtls_ctr_drbg_random, &s->drbg);
+#if MBEDTLS_VERSION_NUMBER >= 0x03000000
+  mbedtls_ssl_conf_min_tls_version(&s->conf, MBEDTLS_SSL_VERSION_TLS1_2);
+  mbedtls_ssl_conf_max_tls_version(&s->conf, MBEDTLS_SSL_VERSION_TLS1_2);
+#else
+  mbedtls_ssl_conf_min_version(&s->conf, MBEDTLS_SSL_MAJOR_VERSION_3, MBEDTLS_SSL_MINOR_VERSION_3);
+#endif
+  if ((r = mbedtls_ssl_conf_own_cert(&s->conf, &s->own_cert, &s->key)) != 0) {
+    return Err("https: certificate and key do not match: " + mbed_err(r));
+  }
+  // Suites: the configured list, narrowed to what the auth policy can use.
+  std::istringstream words(cfg.ciphersuites);
+  std::string w;
+  while (words >> w) {
+    const Suite* found = nullptr;
+    for (const Suite& su : kSuites) {
+      if (w == su.shortname) found = &su;
+    }
+    if (!found) return Err("https: ciphersuites: unknown suite '" + w + "' (otad --list-ciphersuites)");
+    const bool psk = strstr(found->name, "PSK") != nullptr;
+    if ((auth == Auth::Psk && !psk) || (auth == Auth::Cert && psk)) continue;
+    int id = mbedtls_ssl_get_ciphersuite_id(found->name);
+    if (id == 0) return Err(std::string("https: this mbedTLS lacks ") + found->name);
+    s->suites.push_back(id);
+  }
+  if (s->suites.empty()) return Err("https: no configured cipher suite fits auth = " + cfg.https_auth);
+  s->suites.push_back(0);
+  mbedtls_ssl_conf_ciphersuites(&s->conf, s->suites.data());
+  if (auth == Auth::Psk || auth == Auth::Any || auth == Auth::None) {
+    mbedtls_ssl_conf_psk_cb(&s->conf, psk_cb, s.get());
+  }
+  if (auth == Auth::Cert || auth == Auth::Any) {
+    if (cfg.client_ca_file.empty() || !file_exists(cfg.client_ca_file)) {
+      if (auth == Auth::Cert) return Err("https: client_ca_file " + cfg.client_ca_file + " missing (auth = cert)");
+      mbedtls_ssl_conf_authmode(&s->conf, MBEDTLS_SSL_VERIFY_NONE);
+    } else {
+      if ((r = mbedtls_x509_crt_parse_file(&s->ca, cfg.client_ca_file.c_str())) != 0) {
+        return Err("https: client_ca_file " + cfg.client_ca_file + ": " + mbed_err(r));
+      }
+      mbedtls_ssl_conf_ca_chain(&s->conf, &s->ca, nullptr);
+      mbedtls_ssl_conf_authmode(&s->conf, auth == Auth::Cert ? MBEDTLS_SSL_VERIFY_REQUIRED
+                                                              : MBEDTLS_SSL_VERIFY_OPTIONAL);
+    }
+  } else {
+    mbedtls_ssl_conf_authmode(&s->conf, MBEDTLS_SSL_VERIFY_NONE);
+  }
+  if (cfg.max_fragment_length) {
+    const unsigned char code = cfg.max_fragment_length == 512    ? MBEDTLS_SSL_MAX_FRAG_LEN_512
+                               : cfg.max_fragment_length == 1024 ? MBEDTLS_SSL_MAX_FRAG_LEN_1024
+                               : cfg.max_fragment_length == 2048 ? MBEDTLS_SSL_MAX_FRAG_LEN_2048
+                                                                 : MBEDTLS_SSL_MAX_FRAG_LEN_4096;
+    mbedtls_ssl_conf_max_frag_len(&s->conf, code);
+  }
+  if (cfg.session_tickets) {
+    mbedtls_ssl_ticket_init(&s->ticket);
+    s->tickets = true;
+    r = mbedtls_ssl_ticket_setup(&s->ticket, mbedtls_ctr_drbg_random, &s->drbg, MBEDTLS_CIPHER_AES_256_GCM,
+                                 static_cast<uint32_t>(cfg.ticket_lifetime));
+    if (r) return Err("https: session tickets: " + mbed_err(r));
+    mbedtls_ssl_conf_session_tickets_cb(&s->conf, ticket_write, mbedtls_ssl_ticket_parse, &s->ticket);
+  }
+  s->pool_size = static_cast<size_t>(cfg.max_tls_connections);
+  s->pool = std::make_unique<TlsConn[]>(s->pool_size);
+  for (size_t i = 0; i < s->pool_size; ++i) s->pool[i].next_free = i + 1 < s->pool_size ? static_cast<uint32_t>(i + 2) : 0;
+  s->free_head = s->pool_size ? 1 : 0;
+  s->free_count = s->pool_size;
+  return s;
+}
+
+Transport* tls_attach(TlsServer& s, Conn& c) {
+  if (!s.free_head) return nullptr;
+  TlsConn& t = s.pool[s.free_head - 1];
+  if (!t.set_up) {
+    // First use of this pool entry: its record buffers are allocated now and
+    // kept; later uses only reset the session.
+    mbedtls_ssl_init(&t.ssl);
+    if (mbedtls_ssl_setup(&t.ssl, &s.conf) != 0) {
+      mbedtls_ssl_free(&t.ssl);
+      return nullptr;
+    }
+    t.set_up = true;
+  } else if (mbedtls_ssl_session_reset(&t.ssl) != 0) {
+    return nullptr;
+  }
+  s.free_head = t.next_free;
+  s.free_count--;
+  t.server = &s;
+  t.conn = &c;
+  t.hs_done = t.psk_used = false;
+  t.pending = 0;
+  mbedtls_ssl_set_bio(&t.ssl, &t, bio_send, bio_recv, nullptr);
+  c.tls_ctx = &t;
+  return &s;
+}
+
+void tls_detach(TlsServer& s, Conn& c) {
+  auto* t = static_cast<TlsConn*>(c.tls_ctx);
+  if (!t) return;
+  t->conn = nullptr;
+  t->next_free = s.free_head;
+  s.free_head = static_cast<uint32_t>(t - s.pool.get()) + 1;
+  s.free_count++;
+  c.tls_ctx = nullptr;
+}
+
+size_t tls_free_contexts(const TlsServer& s) { return s.free_count; }
+
+bool tls_established(const Conn& c) {
+  return !c.tls_ctx || static_cast<const TlsConn*>(c.tls_ctx)->hs_done;
+}
+
+std::vector<std::pair<std::string, std::string>> tls_suite_names() {
+  std::vector<std::pair<std::string, std::string>> v;
+  for (const Suite& s : kSuites) v.emplace_back(s.shortname, s.name);
+  return v;
+}
+
+}  // namespace otad
