@@ -122,7 +122,7 @@ struct Conn {
   char auth_id[13] = {};    // MAC proven by TLS (PSK identity or client certificate)
   char basic_id[13] = {};   // MAC proven by HTTP Basic on this connection
   uint8_t basic_tag[16] = {};  // digest of the Authorization value verified for basic_id
-  char line[96] = {};       // "GET /update -> 200 ..." for the request's log line
+  char line[176] = {};      // "GET /update -> 200 ..." for the request's log line
   // tcpboot
   MacReader rd;
   uint8_t hdr[kTcpbootHeaderLen];

@@ -22,7 +22,7 @@ struct HttpResponse {
   bool allow = false;
   bool close = false;
   const char* text = nullptr;  // short text/plain body
-  char note[80] = {};          // why, for the log line
+  char note[96] = {};          // why, for the log line
 };
 
 void http_route(const Request& req, const uint8_t* buf, Conn& c, const Context& ctx, HttpResponse* out);

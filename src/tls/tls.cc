@@ -155,6 +155,12 @@ TlsConn* g_handshaking = nullptr;
 int ticket_write(void* p, const mbedtls_ssl_session* session, unsigned char* start,
                  const unsigned char* end, size_t* tlen, uint32_t* lifetime) {
   if (g_handshaking && g_handshaking->psk_used) return MBEDTLS_ERR_SSL_FEATURE_UNAVAILABLE;
+  // A ticket holding the client certificate is ~600 bytes and mbedTLS cannot
+  // split a handshake message across records: under a small negotiated max
+  // fragment length the device gets no ticket (an empty one) instead.
+  if (g_handshaking && mbedtls_ssl_get_output_max_frag_len(&g_handshaking->ssl) < 4096) {
+    return MBEDTLS_ERR_SSL_FEATURE_UNAVAILABLE;
+  }
   return mbedtls_ssl_ticket_write(p, session, start, end, tlen, lifetime);
 }
 
@@ -180,11 +186,14 @@ IoResult TlsServer::handshake(TlsConn& t) {
   int r = mbedtls_ssl_handshake(&t.ssl);
   g_handshaking = nullptr;
   if (r != 0) return fold(r);
-  t.hs_done = true;
+  // Established only once the identity checks below pass: until then a
+  // failure is a failed handshake, logged as one.
   Conn& c = *t.conn;
-  if (t.psk_used) return {Io::Ok, 0, 0};
-  const mbedtls_x509_crt* peer = mbedtls_ssl_get_peer_cert(&t.ssl);
-  if (!peer) return {Io::Ok, 0, 0};
+  const mbedtls_x509_crt* peer = t.psk_used ? nullptr : mbedtls_ssl_get_peer_cert(&t.ssl);
+  if (!peer) {
+    t.hs_done = true;
+    return {Io::Ok, 0, 0};
+  }
   // A presented certificate must verify and name a registered, enabled
   // device whose pinned certificate (if any) it is.
   auto mac = cert_mac(peer);
@@ -198,6 +207,7 @@ IoResult TlsServer::handshake(TlsConn& t) {
     if (to_hex(fp, 32) != d->cert) return {Io::Error, 0, MBEDTLS_ERR_SSL_UNKNOWN_IDENTITY};
   }
   memcpy(c.auth_id, mac->str().c_str(), sizeof c.auth_id);
+  t.hs_done = true;
   return {Io::Ok, 0, 0};
 }
 
