@@ -14,5 +14,10 @@ if [ ! -s var/catalog/manifest.ini ]; then
   build/otactl image make -o var/demo-1.0.0.bin --chip esp32 --project demo --version 1.0.0 --size 1048576
   build/otactl --config conf/otad.ini image add var/demo-1.0.0.bin
 fi
-echo "otad: serving the demo catalog on tcpboot port 8123 (try: build/otad-sim tcpboot --port 8123 --devices 10)"
+if [ ! -s var/tls/server.crt ]; then
+  # The demo gateway's own CA and server certificate (devices trust var/tls/ca.crt).
+  build/otactl --config conf/otad.ini ca init
+fi
+echo "otad: demo catalog on tcpboot port 8123, HTTP 8080, HTTPS 8443 (try: build/otad-sim tcpboot --port 8123 --devices 10;"
+echo "      curl -o app.bin http://127.0.0.1:8080/firmware/demo.bin)"
 exec build/otad --config conf/otad.ini

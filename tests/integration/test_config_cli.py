@@ -24,7 +24,7 @@ class ConfigCli(GatewayTest):
             ("[catalog]\ndir = /" + "x" * 200 + "\n", r"bad\.ini:2: line is 207 characters long; the limit is 198"),
             ("[server]\nlog_level = info\nlog_level = debug\n", r"bad\.ini:3: server\.log_level: given more than once"),
             ("[server]\nmax_conn = 1\n", r"bad\.ini:2: server\.max_conn: unknown key"),
-            ("[http]\nport = 1\n", r"bad\.ini:1: \[http\]: unknown section"),
+            ("[ftp]\nport = 1\n", r"bad\.ini:1: \[ftp\]: unknown section"),
         ]
         d = tempfile.mkdtemp()
         self.addCleanup(shutil.rmtree, d)
@@ -62,11 +62,14 @@ class ConfigCli(GatewayTest):
         with open(os.path.join(SOURCE, "conf/otad.ini")) as f:
             text = f.read()
         text = re.sub(r"(?m)^port = 8123$", f"port = {port}", text)
+        text = re.sub(r"(?m)^port = 8080$", f"port = {free_port()}", text)
+        text = re.sub(r"(?m)^port = 8443$", f"port = {free_port()}", text)
         text = re.sub(r"(?m)^listen = 0\.0\.0\.0$", "listen = 127.0.0.1", text)
         with open(os.path.join(d, "conf/otad.ini"), "w") as f:
             f.write(text)
         run(OTACTL, "image", "make", "-o", os.path.join(d, "demo.bin"), cwd=d)
         run(OTACTL, "--config", "conf/otad.ini", "image", "add", "demo.bin", cwd=d)
+        run(OTACTL, "--config", "conf/otad.ini", "ca", "init", cwd=d)
         proc = subprocess.Popen([OTAD, "--config", "conf/otad.ini"], cwd=d,
                                 stderr=subprocess.PIPE, text=True)
         try:
