@@ -223,11 +223,11 @@ void Server::begin_shutdown() {
   ctx_.draining = true;
   close_listeners();
   // Idle keep-alive connections have nothing in flight: close them now.
+  // (A connection in Linger still has image bytes on their way to the device:
+  // it ends when the device closes, within the grace period.)
   for (uint32_t i = 0; i < static_cast<uint32_t>(cfg_.max_connections); ++i) {
     Conn& c = slab_[i];
-    if ((c.state == ConnState::HttpRead && c.rx_len == 0) || c.state == ConnState::Linger) {
-      slot_free(c);
-    }
+    if (c.state == ConnState::HttpRead && c.rx_len == 0) slot_free(c);
   }
   LOG_INFO("shutdown: no longer accepting; %u connection(s) in flight, grace %lld s",
            stats_.active, static_cast<long long>(cfg_.shutdown_grace));

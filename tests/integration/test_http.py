@@ -270,6 +270,27 @@ class Downloads(GatewayTest):
         self.assertEqual(r.stdout, self.image)
 
 
+class Shutdown(GatewayTest):
+    def test_sigterm_closes_idle_keepalive_and_finishes_downloads(self):
+        import signal
+        g = http_gateway(self, shutdown_grace=60)
+        big = g.add_image(size=6 << 20)
+        g.start()
+        url = f"http://127.0.0.1:{g.http_port}/firmware/demo.bin"
+        slow = subprocess.Popen(["curl", "-sS", "--limit-rate", "3M", "-o", "-", url], stdout=subprocess.PIPE)
+        idle = socket.create_connection(("127.0.0.1", g.http_port), timeout=10)
+        idle.sendall(b"HEAD /firmware/demo.bin HTTP/1.1\r\nHost: x\r\n\r\n")
+        self.assertIn(b"200 OK", idle.recv(4096))
+        time.sleep(0.3)
+        g.send(signal.SIGTERM)
+        t0 = time.time()
+        self.assertEqual(idle.recv(100), b"")  # the idle keep-alive is closed at once
+        self.assertLess(time.time() - t0, 2)
+        out, _ = slow.communicate(timeout=60)
+        self.assertEqual(out, big)
+        self.assertEqual(g.proc.wait(30), 0)
+
+
 class Mixed(GatewayTest):
     def test_http_and_tcpboot_side_by_side(self):
         g = http_gateway(self)
