@@ -1,18 +1,28 @@
 // otad-sim: a fleet of simulated devices. Runs N concurrent downloads over
 // one epoll loop, the way a fleet hits a gateway after a power cut, and
 // verifies every image (size and SHA-1). Used by the integration tests and
-// the benchmark; later protocols add modes here.
+// the benchmarks.
 //
-//   otad-sim tcpboot --port P --devices N [--host H] [--mac-base HEX12]
-//            [--expect-sha1 HEX] [--expect-size N] [--rate BYTES_PER_S]
-//            [--timeout S]
-//   otad-sim http --port P --path /file --devices N [...same...]
+//   otad-sim tcpboot --port P --devices N [--mac-base HEX12]
+//   otad-sim http|https --port P --path /f --devices N
+//            [--ranges BYTES]        esp_https_ota: HEAD, then ranges of BYTES on one connection
+//            [--head-only]           one HEAD per device (handshake rate)
+//            [--ca FILE] [--cert FILE --key FILE] [--psk-identity ID --psk HEX]
+//            [--suite MBEDTLS-NAME]  https: client side of TLS (mbedTLS)
+//   common:  [--host H] [--expect-sha1 HEX] [--expect-size N] [--rate BYTES_PER_S]
+//            [--timeout S] [--verify sha1|none]
 //
 // Prints one summary line (key=value) and a line per failed device; exits 0
 // only when every device got a verified image.
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <mbedtls/ctr_drbg.h>
+#include <mbedtls/error.h>
+#include <mbedtls/entropy.h>
 #include <mbedtls/md.h>
+#include <mbedtls/ssl.h>
+#include <mbedtls/version.h>
+#include <mbedtls/x509_crt.h>
 #include <netinet/in.h>
 #include <sys/epoll.h>
 #include <sys/resource.h>
@@ -33,34 +43,54 @@
 namespace {
 
 enum class Mode { Tcpboot, Http };
-enum class St { Connecting, SendReq, ReadHead, ReadBody, Done, Failed };
+enum class St { Connecting, Handshake, SendReq, ReadHead, ReadBody, Done, Failed };
 
 struct Opts {
   Mode mode = Mode::Tcpboot;
-  std::string host = "127.0.0.1", path = "/", expect_sha1;
+  bool tls = false, head_only = false, verify = true;
+  std::string host = "127.0.0.1", path = "/", expect_sha1, ca, cert, key, psk_id, psk_hex, suite;
   int port = 8123;
   int devices = 1;
   uint64_t mac_base = 0x30aea4000000ULL;
   int64_t expect_size = -1;
-  int64_t rate = 0;  // bytes/s per device, 0 = unlimited
+  int64_t rate = 0;    // bytes/s per device, 0 = unlimited
+  uint64_t ranges = 0;  // esp_https_ota step; 0 = one GET
   int timeout_s = 120;
+};
+
+struct Tls {
+  mbedtls_entropy_context entropy;
+  mbedtls_ctr_drbg_context drbg;
+  mbedtls_ssl_config conf;
+  mbedtls_x509_crt ca, cert;
+  mbedtls_pk_context key;
+  int suites[2] = {0, 0};
+  uint8_t psk[64];
+  size_t psk_len = 0;
 };
 
 struct Dev {
   int fd = -1;
   St st = St::Connecting;
+  mbedtls_ssl_context* ssl = nullptr;
   std::string req;
   size_t req_off = 0;
   char head[4096];
   size_t head_len = 0;
-  uint64_t body_len = 0, got = 0;
+  uint64_t body_len = 0, got = 0;  // current response body
+  uint64_t total = 0, next = 0;    // ranges: image size and next offset
+  bool head_done = false;          // ranges: HEAD answered
+  bool last = false;               // this response is the last
   uint8_t sha1_hdr[20];
   mbedtls_md_context_t md;
   int64_t t0 = 0, t1 = 0;
   int64_t budget = 0;
   bool paused = false;
+  uint32_t want = EPOLLOUT;
   std::string why;
 };
+
+const Opts* g_opts;
 
 int64_t now_us() {
   timespec ts;
@@ -76,16 +106,82 @@ void fail(Dev& d, const std::string& why) {
   d.fd = -1;
 }
 
-void finish_body(Dev& d, const Opts& o) {
+// I/O on the device's socket, plain or TLS: >0 bytes, 0 EOF, -1 would block
+// (d.want says on what), -2 error (d failed).
+ssize_t io(Dev& d, uint8_t* buf, size_t n, bool write) {
+  if (!d.ssl) {
+    ssize_t r = write ? send(d.fd, buf, n, MSG_NOSIGNAL) : recv(d.fd, buf, n, 0);
+    if (r >= 0) return r;
+    if (errno == EAGAIN || errno == EINTR) {
+      d.want = write ? EPOLLOUT : EPOLLIN;
+      return -1;
+    }
+    fail(d, std::string(write ? "send: " : "recv: ") + strerror(errno));
+    return -2;
+  }
+  int r = write ? mbedtls_ssl_write(d.ssl, buf, n) : mbedtls_ssl_read(d.ssl, buf, n);
+  if (r >= 0) return r;
+  if (r == MBEDTLS_ERR_SSL_WANT_READ || r == MBEDTLS_ERR_SSL_WANT_WRITE) {
+    d.want = r == MBEDTLS_ERR_SSL_WANT_READ ? EPOLLIN : EPOLLOUT;
+    return -1;
+  }
+  if (r == MBEDTLS_ERR_SSL_PEER_CLOSE_NOTIFY) return 0;
+  char e[100];
+  mbedtls_strerror(r, e, sizeof e);
+  fail(d, std::string("tls: ") + e);
+  return -2;
+}
+
+int bio_send(void* ctx, const unsigned char* b, size_t n) {
+  ssize_t r = send(*static_cast<int*>(ctx), b, n, MSG_NOSIGNAL);
+  if (r >= 0) return static_cast<int>(r);
+  return errno == EAGAIN ? MBEDTLS_ERR_SSL_WANT_WRITE : -1;
+}
+int bio_recv(void* ctx, unsigned char* b, size_t n) {
+  ssize_t r = recv(*static_cast<int*>(ctx), b, n, 0);
+  if (r >= 0) return static_cast<int>(r);
+  return errno == EAGAIN ? MBEDTLS_ERR_SSL_WANT_READ : -1;
+}
+
+void next_request(Dev& d, const Opts& o) {
+  d.req_off = 0;
+  d.head_len = 0;
+  d.got = 0;
+  d.last = true;
+  if (o.mode == Mode::Tcpboot) return;
+  const std::string host = "Host: " + o.host + "\r\n";
+  if (o.head_only || (o.ranges && !d.head_done)) {
+    d.req = "HEAD " + o.path + " HTTP/1.1\r\n" + host + (o.head_only ? "Connection: close\r\n" : "") + "\r\n";
+    d.last = o.head_only;
+    return;
+  }
+  if (o.ranges) {
+    const uint64_t end = d.next + o.ranges;
+    d.last = end >= d.total;
+    char r[96];
+    if (d.last) snprintf(r, sizeof r, "Range: bytes=%llu-\r\n", static_cast<unsigned long long>(d.next));
+    else snprintf(r, sizeof r, "Range: bytes=%llu-%llu\r\n", static_cast<unsigned long long>(d.next),
+                  static_cast<unsigned long long>(end - 1));
+    d.req = "GET " + o.path + " HTTP/1.1\r\n" + host + r + (d.last ? "Connection: close\r\n" : "") + "\r\n";
+    return;
+  }
+  d.req = "GET " + o.path + " HTTP/1.1\r\n" + host + "Connection: close\r\n\r\n";
+  d.last = true;
+}
+
+void finish_image(Dev& d, const Opts& o) {
   uint8_t h[20];
   mbedtls_md_finish(&d.md, h);
   std::string hex = otad::to_hex(h, 20);
-  if (o.mode == Mode::Tcpboot && memcmp(h, d.sha1_hdr, 20) != 0) {
-    return fail(d, "SHA-1 of body " + hex + " differs from header " + otad::to_hex(d.sha1_hdr, 20));
+  if (o.verify) {
+    if (o.mode == Mode::Tcpboot && memcmp(h, d.sha1_hdr, 20) != 0) {
+      return fail(d, "SHA-1 of body " + hex + " differs from header " + otad::to_hex(d.sha1_hdr, 20));
+    }
+    if (!o.expect_sha1.empty() && hex != o.expect_sha1 && !o.head_only) return fail(d, "SHA-1 " + hex + " unexpected");
   }
-  if (!o.expect_sha1.empty() && hex != o.expect_sha1) return fail(d, "SHA-1 " + hex + " unexpected");
-  if (o.expect_size >= 0 && static_cast<int64_t>(d.body_len) != o.expect_size) {
-    return fail(d, "size " + std::to_string(d.body_len) + " unexpected");
+  const uint64_t size = o.ranges ? d.total : d.body_len;
+  if (o.expect_size >= 0 && static_cast<int64_t>(size) != o.expect_size) {
+    return fail(d, "size " + std::to_string(size) + " unexpected");
   }
   d.st = St::Done;
   d.t1 = now_us();
@@ -93,15 +189,33 @@ void finish_body(Dev& d, const Opts& o) {
   d.fd = -1;
 }
 
-// Parses an HTTP response head in d.head; false on a bad one (d failed).
-bool parse_http_head(Dev& d, size_t head_end) {
+// A response's body is complete: verify or move to the next range.
+void response_done(Dev& d, const Opts& o) {
+  if (o.ranges && !o.head_only) {
+    if (!d.head_done) {
+      d.head_done = true;
+    } else {
+      d.next += d.body_len;
+    }
+    if (!d.last) {
+      next_request(d, o);
+      d.st = St::SendReq;
+      d.want = EPOLLOUT;
+      return;
+    }
+  }
+  finish_image(d, o);
+}
+
+bool parse_http_head(Dev& d, size_t head_end, const Opts& o) {
   std::string h(d.head, head_end);
   if (h.compare(0, 9, "HTTP/1.1 ") != 0 && h.compare(0, 9, "HTTP/1.0 ") != 0) {
     fail(d, "not an HTTP response");
     return false;
   }
-  if (h.compare(9, 3, "200") != 0) {
-    fail(d, "status " + h.substr(9, 3));
+  const std::string want = o.ranges && d.head_done ? "206" : "200";
+  if (h.compare(9, 3, want) != 0) {
+    fail(d, "status " + h.substr(9, 3) + ", wanted " + want);
     return false;
   }
   std::string lower = h;
@@ -112,10 +226,12 @@ bool parse_http_head(Dev& d, size_t head_end) {
     return false;
   }
   d.body_len = strtoull(h.c_str() + cl + 17, nullptr, 10);
+  if (o.ranges && !d.head_done) d.total = d.body_len;
+  const bool head_request = o.head_only || (o.ranges && !d.head_done);
+  if (head_request) d.body_len = 0;  // HEAD: the length describes the image, no body follows
   return true;
 }
 
-// Reads what is there; returns false when the device should stop reading for now.
 void on_readable(Dev& d, const Opts& o) {
   static uint8_t buf[256 * 1024];
   for (;;) {
@@ -127,19 +243,19 @@ void on_readable(Dev& d, const Opts& o) {
       }
       want = std::min<size_t>(want, static_cast<size_t>(d.budget));
     }
+    uint8_t* dst = buf;
     if (d.st == St::ReadHead) {
       want = std::min(want, sizeof d.head - d.head_len);
       if (o.mode == Mode::Tcpboot) want = std::min<size_t>(want, 24 - d.head_len);
-    } else if (d.st == St::ReadBody) {
-      // Never read past the image: anything more would be a protocol error.
-      want = static_cast<size_t>(std::min<uint64_t>(want, d.body_len - d.got + 1));
+      dst = reinterpret_cast<uint8_t*>(d.head) + d.head_len;
+    } else {
+      want = static_cast<size_t>(std::min<uint64_t>(want, d.body_len - d.got + (d.last ? 1 : 0)));
+      if (want == 0) want = 1;
     }
-    ssize_t r = recv(d.fd, d.st == St::ReadHead ? reinterpret_cast<uint8_t*>(d.head) + d.head_len : buf,
-                     want, 0);
-    if (r < 0 && (errno == EAGAIN || errno == EINTR)) return;
-    if (r < 0) return fail(d, std::string("recv: ") + strerror(errno));
+    ssize_t r = io(d, dst, want, false);
+    if (r == -1 || r == -2) return;
     if (r == 0) {
-      if (d.st == St::ReadBody && d.got == d.body_len) return finish_body(d, o);
+      if (d.st == St::ReadBody && d.got == d.body_len && d.last) return response_done(d, o);
       return fail(d, d.st == St::ReadHead ? "closed before a reply (" + std::to_string(d.head_len) + " bytes)"
                                           : "closed after " + std::to_string(d.got) + " of " +
                                                 std::to_string(d.body_len) + " bytes");
@@ -161,28 +277,80 @@ void on_readable(Dev& d, const Opts& o) {
           if (d.head_len == sizeof d.head) return fail(d, "response head too large");
           continue;
         }
-        if (!parse_http_head(d, e)) return;
+        if (!parse_http_head(d, e, o)) return;
         extra_off = e + 4;
         extra = d.head_len - extra_off;
       }
       d.st = St::ReadBody;
+      if (extra > d.body_len) return fail(d, "more bytes than announced");
       if (extra) {
-        mbedtls_md_update(&d.md, reinterpret_cast<uint8_t*>(d.head) + extra_off, extra);
+        if (o.verify) mbedtls_md_update(&d.md, reinterpret_cast<uint8_t*>(d.head) + extra_off, extra);
         d.got += extra;
       }
     } else {
       if (d.got + static_cast<uint64_t>(r) > d.body_len) return fail(d, "more bytes than announced");
-      mbedtls_md_update(&d.md, buf, static_cast<size_t>(r));
+      if (o.verify) mbedtls_md_update(&d.md, buf, static_cast<size_t>(r));
       d.got += static_cast<uint64_t>(r);
     }
-    if (d.st == St::ReadBody && d.got == d.body_len && o.mode == Mode::Http) return finish_body(d, o);
+    if (d.st == St::ReadBody && d.got == d.body_len && (o.mode == Mode::Http)) {
+      response_done(d, o);
+      if (d.st != St::ReadHead && d.st != St::ReadBody) return;
+    }
   }
 }
 
+bool setup_tls(Tls& t, const Opts& o) {
+  mbedtls_entropy_init(&t.entropy);
+  mbedtls_ctr_drbg_init(&t.drbg);
+  mbedtls_ssl_config_init(&t.conf);
+  mbedtls_x509_crt_init(&t.ca);
+  mbedtls_x509_crt_init(&t.cert);
+  mbedtls_pk_init(&t.key);
+  if (mbedtls_ctr_drbg_seed(&t.drbg, mbedtls_entropy_func, &t.entropy, nullptr, 0) ||
+      mbedtls_ssl_config_defaults(&t.conf, MBEDTLS_SSL_IS_CLIENT, MBEDTLS_SSL_TRANSPORT_STREAM,
+                                  MBEDTLS_SSL_PRESET_DEFAULT)) {
+    return false;
+  }
+  mbedtls_ssl_conf_rng(&t.conf, mbedtls_ctr_drbg_random, &t.drbg);
+  if (!o.ca.empty()) {
+    if (mbedtls_x509_crt_parse_file(&t.ca, o.ca.c_str())) return false;
+    mbedtls_ssl_conf_ca_chain(&t.conf, &t.ca, nullptr);
+    mbedtls_ssl_conf_authmode(&t.conf, MBEDTLS_SSL_VERIFY_REQUIRED);
+  } else {
+    mbedtls_ssl_conf_authmode(&t.conf, MBEDTLS_SSL_VERIFY_NONE);
+  }
+  if (!o.cert.empty()) {
+#if MBEDTLS_VERSION_NUMBER >= 0x03000000
+    int r = mbedtls_pk_parse_keyfile(&t.key, o.key.c_str(), nullptr, mbedtls_ctr_drbg_random, &t.drbg);
+#else
+    int r = mbedtls_pk_parse_keyfile(&t.key, o.key.c_str(), nullptr);
+#endif
+    if (r || mbedtls_x509_crt_parse_file(&t.cert, o.cert.c_str()) ||
+        mbedtls_ssl_conf_own_cert(&t.conf, &t.cert, &t.key)) {
+      return false;
+    }
+  }
+  if (!o.psk_id.empty()) {
+    t.psk_len = o.psk_hex.size() / 2;
+    if (!otad::from_hex(o.psk_hex, t.psk, t.psk_len) ||
+        mbedtls_ssl_conf_psk(&t.conf, t.psk, t.psk_len, reinterpret_cast<const unsigned char*>(o.psk_id.data()),
+                             o.psk_id.size())) {
+      return false;
+    }
+  }
+  if (!o.suite.empty()) {
+    t.suites[0] = mbedtls_ssl_get_ciphersuite_id(o.suite.c_str());
+    if (!t.suites[0]) return false;
+    mbedtls_ssl_conf_ciphersuites(&t.conf, t.suites);
+  }
+  return true;
+}
+
 void usage() {
-  fprintf(stderr, "usage: otad-sim tcpboot|http --port P [--devices N] [--host H] [--path /f]\n"
-                  "       [--mac-base HEX12] [--expect-sha1 HEX] [--expect-size N] [--rate B/s]\n"
-                  "       [--timeout S]\n");
+  fprintf(stderr, "usage: otad-sim tcpboot|http|https --port P [--devices N] [--path /f] [--ranges B]\n"
+                  "       [--head-only] [--ca F] [--cert F --key F] [--psk-identity ID --psk HEX]\n"
+                  "       [--suite NAME] [--host H] [--mac-base HEX12] [--expect-sha1 HEX]\n"
+                  "       [--expect-size N] [--rate B/s] [--timeout S] [--verify sha1|none]\n");
   exit(2);
 }
 
@@ -191,11 +359,20 @@ void usage() {
 int main(int argc, char** argv) {
   if (argc < 2) usage();
   Opts o;
+  g_opts = &o;
   std::string m = argv[1];
-  if (m == "http") o.mode = Mode::Http;
-  else if (m != "tcpboot") usage();
+  if (m == "http" || m == "https") {
+    o.mode = Mode::Http;
+    o.tls = m == "https";
+  } else if (m != "tcpboot") {
+    usage();
+  }
   for (int i = 2; i < argc; ++i) {
     std::string a = argv[i];
+    if (a == "--head-only") {
+      o.head_only = true;
+      continue;
+    }
     if (i + 1 >= argc) usage();
     std::string v = argv[++i];
     if (a == "--host") o.host = v;
@@ -207,6 +384,14 @@ int main(int argc, char** argv) {
     else if (a == "--expect-size") o.expect_size = atoll(v.c_str());
     else if (a == "--rate") o.rate = atoll(v.c_str());
     else if (a == "--timeout") o.timeout_s = atoi(v.c_str());
+    else if (a == "--ranges") o.ranges = strtoull(v.c_str(), nullptr, 10);
+    else if (a == "--ca") o.ca = v;
+    else if (a == "--cert") o.cert = v;
+    else if (a == "--key") o.key = v;
+    else if (a == "--psk-identity") o.psk_id = v;
+    else if (a == "--psk") o.psk_hex = v;
+    else if (a == "--suite") o.suite = v;
+    else if (a == "--verify") o.verify = v != "none";
     else usage();
   }
   struct rlimit rl;
@@ -218,6 +403,11 @@ int main(int argc, char** argv) {
   sa.sin_family = AF_INET;
   sa.sin_port = htons(static_cast<uint16_t>(o.port));
   if (inet_pton(AF_INET, o.host.c_str(), &sa.sin_addr) != 1) usage();
+  Tls tls;
+  if (o.tls && !setup_tls(tls, o)) {
+    fprintf(stderr, "otad-sim: TLS setup failed (CA, certificate, key, PSK or suite)\n");
+    return 2;
+  }
 
   int ep = epoll_create1(EPOLL_CLOEXEC);
   std::vector<Dev> devs(static_cast<size_t>(o.devices));
@@ -231,8 +421,9 @@ int main(int argc, char** argv) {
       char mac[13];
       snprintf(mac, sizeof mac, "%012llx", static_cast<unsigned long long>(o.mac_base + i));
       d.req = mac;
+      d.last = true;  // one reply, ended by the gateway's FIN
     } else {
-      d.req = "GET " + o.path + " HTTP/1.1\r\nHost: " + o.host + "\r\nConnection: close\r\n\r\n";
+      next_request(d, o);
     }
     d.t0 = now_us();
     d.budget = o.rate > 0 ? o.rate / 100 : 0;
@@ -245,11 +436,25 @@ int main(int argc, char** argv) {
       fail(d, std::string("connect: ") + strerror(errno));
       continue;
     }
+    if (o.tls) {
+      d.ssl = new mbedtls_ssl_context;
+      mbedtls_ssl_init(d.ssl);
+      mbedtls_ssl_setup(d.ssl, &tls.conf);
+      mbedtls_ssl_set_hostname(d.ssl, "localhost");
+      mbedtls_ssl_set_bio(d.ssl, &d.fd, bio_send, bio_recv, nullptr);
+    }
     epoll_event ev{};
-    ev.events = EPOLLOUT | EPOLLIN;
+    ev.events = EPOLLOUT;
     ev.data.u64 = i;
     epoll_ctl(ep, EPOLL_CTL_ADD, d.fd, &ev);
   }
+  auto rearm = [&](Dev& d, size_t i) {
+    if (d.fd < 0) return;
+    epoll_event ev{};
+    ev.events = d.paused ? 0 : d.want;
+    ev.data.u64 = i;
+    epoll_ctl(ep, EPOLL_CTL_MOD, d.fd, &ev);
+  };
   size_t open_count = 0;
   for (const Dev& d : devs) open_count += d.fd >= 0;
   const int64_t deadline = start + static_cast<int64_t>(o.timeout_s) * 1000000;
@@ -258,41 +463,50 @@ int main(int argc, char** argv) {
   while (open_count > 0 && now_us() < deadline) {
     int n = epoll_wait(ep, evs.data(), static_cast<int>(evs.size()), o.rate > 0 ? 10 : 100);
     for (int k = 0; k < n; ++k) {
-      Dev& d = devs[evs[k].data.u64];
+      const size_t i = evs[k].data.u64;
+      Dev& d = devs[i];
       if (d.fd < 0) continue;
-      if (d.st == St::Connecting || d.st == St::SendReq) {
-        if (d.st == St::Connecting) {
-          int err = 0;
-          socklen_t l = sizeof err;
-          getsockopt(d.fd, SOL_SOCKET, SO_ERROR, &err, &l);
-          if (err) {
-            fail(d, std::string("connect: ") + strerror(err));
-            continue;
-          }
-          d.st = St::SendReq;
-        }
-        ssize_t w = send(d.fd, d.req.data() + d.req_off, d.req.size() - d.req_off, MSG_NOSIGNAL);
-        if (w > 0) d.req_off += static_cast<size_t>(w);
-        else if (w < 0 && errno != EAGAIN) {
-          fail(d, std::string("send: ") + strerror(errno));
+      if (d.st == St::Connecting) {
+        int err = 0;
+        socklen_t l = sizeof err;
+        getsockopt(d.fd, SOL_SOCKET, SO_ERROR, &err, &l);
+        if (err) {
+          fail(d, std::string("connect: ") + strerror(err));
           continue;
         }
-        if (d.req_off == d.req.size()) {
-          d.st = St::ReadHead;
-          epoll_event ev{};
-          ev.events = EPOLLIN;
-          ev.data.u64 = evs[k].data.u64;
-          epoll_ctl(ep, EPOLL_CTL_MOD, d.fd, &ev);
+        d.st = o.tls ? St::Handshake : St::SendReq;
+      }
+      if (d.st == St::Handshake) {
+        int r = mbedtls_ssl_handshake(d.ssl);
+        if (r == MBEDTLS_ERR_SSL_WANT_READ || r == MBEDTLS_ERR_SSL_WANT_WRITE) {
+          d.want = r == MBEDTLS_ERR_SSL_WANT_READ ? EPOLLIN : EPOLLOUT;
+          rearm(d, i);
+          continue;
         }
-        continue;
+        if (r != 0) {
+          char e[100];
+          mbedtls_strerror(r, e, sizeof e);
+          fail(d, std::string("handshake: ") + e);
+          continue;
+        }
+        d.st = St::SendReq;
+      }
+      if (d.st == St::SendReq) {
+        while (d.req_off < d.req.size()) {
+          ssize_t w = io(d, reinterpret_cast<uint8_t*>(d.req.data()) + d.req_off, d.req.size() - d.req_off, true);
+          if (w < 0) break;
+          d.req_off += static_cast<size_t>(w);
+        }
+        if (d.fd < 0) continue;
+        if (d.req_off < d.req.size()) {
+          rearm(d, i);
+          continue;
+        }
+        d.st = St::ReadHead;
+        d.want = EPOLLIN;
       }
       on_readable(d, o);
-      if (d.paused && d.fd >= 0) {
-        epoll_event ev{};
-        ev.events = 0;
-        ev.data.u64 = evs[k].data.u64;
-        epoll_ctl(ep, EPOLL_CTL_MOD, d.fd, &ev);
-      }
+      rearm(d, i);
     }
     if (o.rate > 0 && now_us() >= next_tick) {
       next_tick += 10000;
@@ -301,10 +515,7 @@ int main(int argc, char** argv) {
         d.budget = o.rate / 100;
         if (d.paused && d.fd >= 0) {
           d.paused = false;
-          epoll_event ev{};
-          ev.events = EPOLLIN;
-          ev.data.u64 = i;
-          epoll_ctl(ep, EPOLL_CTL_MOD, d.fd, &ev);
+          rearm(d, i);
         }
       }
     }
@@ -322,7 +533,7 @@ int main(int argc, char** argv) {
     if (d.st == St::Done) {
       ++ok;
       times.push_back((d.t1 - d.t0) / 1000.0);
-      bytes += d.body_len;
+      bytes += o.ranges ? d.total : d.body_len;
     }
   }
   std::sort(times.begin(), times.end());
@@ -330,11 +541,12 @@ int main(int argc, char** argv) {
     return times.empty() ? 0.0 : times[std::min(times.size() - 1, static_cast<size_t>(p * times.size()))];
   };
   for (size_t i = 0; i < devs.size(); ++i) {
-    if (devs[i].st != St::Done) fprintf(stderr, "device %zu (%s): %s\n", i, devs[i].req.substr(0, 12).c_str(), devs[i].why.c_str());
+    if (devs[i].st != St::Done) fprintf(stderr, "device %zu: %s\n", i, devs[i].why.c_str());
   }
-  printf("devices=%d ok=%d failed=%d bytes=%llu wall_s=%.3f throughput_MBps=%.1f p50_ms=%.1f "
-         "p99_ms=%.1f max_ms=%.1f\n",
+  printf("devices=%d ok=%d failed=%d bytes=%llu wall_s=%.3f throughput_MBps=%.1f conn_per_s=%.1f "
+         "p50_ms=%.1f p99_ms=%.1f max_ms=%.1f\n",
          o.devices, ok, o.devices - ok, static_cast<unsigned long long>(bytes), wall,
-         bytes / 1e6 / (wall > 0 ? wall : 1), pct(0.50), pct(0.99), times.empty() ? 0.0 : times.back());
+         bytes / 1e6 / (wall > 0 ? wall : 1), ok / (wall > 0 ? wall : 1), pct(0.50), pct(0.99),
+         times.empty() ? 0.0 : times.back());
   return ok == o.devices ? 0 : 1;
 }
