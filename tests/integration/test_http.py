@@ -139,6 +139,18 @@ class ArduinoEndpoint(GatewayTest):
         status, *_ = split(raw(self.g.http_port, esp8266_request(path="/update?ver=1.0.0&dev=nope")))
         self.assertEqual(status, 404)
 
+    def test_no_update_status_204_when_configured(self):
+        with open(self.g.config, "a") as f:
+            f.write("no_update_status = 204\n")  # appended to [http]
+        import signal
+        self.g.send(signal.SIGHUP)
+        self.g.wait_log(r"reloaded")
+        resp = raw(self.g.http_port, esp32_request(version="1.2.0"))
+        status, h, body, head = split(resp)
+        self.assertEqual(status, 204, head)
+        self.assertEqual(body, b"")
+        self.assertNotIn("content-length", h)
+
     def test_free_space_too_small(self):
         status, h, body, head = split(raw(self.g.http_port, esp8266_request(version="1.0.0", free=1000)))
         self.assertEqual(status, 413, head)

@@ -1,0 +1,256 @@
+"""HTTP and HTTPS side by side: otad, nginx (worker_processes 1, sendfile,
+OpenSSL) and lighttpd with mod_mbedtls (the same TLS library as otad), same
+1 MiB image, same certificate, same fleet simulator, one run.
+
+Scenarios: plain HTTP GET; HTTPS GET with TLS-ECDHE-ECDSA-WITH-AES-128-GCM-SHA256
+(server certificate only, what all three can do); HTTPS GET with TLS-PSK (otad
+only: neither peer does per-device PSK); the esp_https_ota pattern (HEAD, then
+64 KiB ranges on one keep-alive connection) over HTTPS; and handshakes per
+second (one HEAD per connection). Server pinned to core 0, simulator to core 1.
+"""
+import argparse
+import hashlib
+import os
+import re
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bench import cpu_s, free_port, hwm_kib, pinned, proc_tree, wait_port  # noqa: E402
+
+ECDSA = "TLS-ECDHE-ECDSA-WITH-AES-128-GCM-SHA256"
+PSK = "TLS-PSK-WITH-AES-128-GCM-SHA256"
+
+
+class Server:
+    def __init__(self, work):
+        self.work = work
+        os.makedirs(work, exist_ok=True)
+
+    def pids(self):
+        return proc_tree(self.proc.pid)
+
+
+class Otad(Server):
+    name = "otad"
+
+    def __init__(self, work, b, image, tls):
+        super().__init__(work)
+        self.b, self.tls = b, tls
+        self.conf = os.path.join(work, "otad.ini")
+        self.write(1, 2, "none")
+        subprocess.run([os.path.join(b, "otactl"), "--config", self.conf, "image", "add", image], check=True,
+                       capture_output=True)
+
+    def write(self, http_port, https_port, auth):
+        t = self.tls
+        with open(self.conf, "w") as f:
+            f.write(f"[server]\nmax_connections = 1100\nlisten_backlog = 4096\nlog_level = warn\n"
+                    f"[catalog]\ndir = {self.work}/catalog\ndefault_platform = demo\n"
+                    f"[devices]\nfile = {t['devices']}\n[tcpboot]\nenabled = no\n"
+                    f"[http]\nenabled = yes\nlisten = 127.0.0.1\nport = {http_port}\n"
+                    f"[https]\nenabled = yes\nlisten = 127.0.0.1\nport = {https_port}\nauth = {auth}\n"
+                    f"cert_file = {t['crt']}\nkey_file = {t['key']}\nclient_ca_file = {t['ca']}\n"
+                    f"max_tls_connections = 600\nhandshake_timeout = 60\n")
+
+    def start(self, auth="none"):
+        self.http, self.https = free_port(), free_port()
+        self.write(self.http, self.https, auth)
+        self.log = open(os.path.join(self.work, "otad.log"), "a")
+        self.proc = subprocess.Popen(pinned([os.path.join(self.b, "otad"), "--config", self.conf], 0),
+                                     stderr=self.log)
+        wait_port(self.https)
+        time.sleep(0.1)
+
+    def stop(self):
+        self.proc.send_signal(signal.SIGTERM)
+        self.proc.wait(30)
+        self.log.close()
+
+
+class Nginx(Server):
+    name = "nginx"
+
+    def __init__(self, work, image, tls):
+        super().__init__(work)
+        self.tls = tls
+        os.makedirs(os.path.join(work, "www/firmware"), exist_ok=True)
+        os.makedirs(os.path.join(work, "tmp"), exist_ok=True)
+        shutil.copy(image, os.path.join(work, "www/firmware/demo.bin"))
+
+    def start(self, auth="none"):
+        w, t = self.work, self.tls
+        self.http, self.https = free_port(), free_port()
+        conf = os.path.join(w, "nginx.conf")
+        with open(conf, "w") as f:
+            f.write(f"""daemon off; master_process on; worker_processes 1; user root;
+pid {w}/nginx.pid; error_log {w}/error.log; worker_rlimit_nofile 8192;
+events {{ worker_connections 4096; }}
+http {{
+  access_log {w}/access.log; sendfile on; tcp_nopush on;
+  client_body_temp_path {w}/tmp; proxy_temp_path {w}/tmp; fastcgi_temp_path {w}/tmp;
+  uwsgi_temp_path {w}/tmp; scgi_temp_path {w}/tmp;
+  server {{ listen 127.0.0.1:{self.http} backlog=4096; root {w}/www; }}
+  server {{ listen 127.0.0.1:{self.https} ssl backlog=4096; root {w}/www;
+           ssl_certificate {t['crt']}; ssl_certificate_key {t['key']}; ssl_protocols TLSv1.2; }}
+}}
+""")
+        self.proc = subprocess.Popen(pinned(["nginx", "-c", conf, "-p", w], 0), stderr=subprocess.DEVNULL)
+        wait_port(self.https)
+        time.sleep(0.1)
+
+    def stop(self):
+        self.proc.send_signal(signal.SIGQUIT)
+        self.proc.wait(30)
+
+
+class Lighttpd(Server):
+    name = "lighttpd+mbedtls"
+
+    def __init__(self, work, image, tls):
+        super().__init__(work)
+        self.tls = tls
+        os.makedirs(os.path.join(work, "www/firmware"), exist_ok=True)
+        shutil.copy(image, os.path.join(work, "www/firmware/demo.bin"))
+
+    def start(self, auth="none"):
+        w, t = self.work, self.tls
+        self.http, self.https = free_port(), free_port()
+        conf = os.path.join(w, "lighttpd.conf")
+        with open(conf, "w") as f:
+            f.write(f"""server.modules = ("mod_mbedtls")
+server.document-root = "{w}/www"
+server.bind = "127.0.0.1"
+server.port = {self.http}
+server.errorlog = "{w}/error.log"
+server.max-fds = 8192
+server.max-connections = 4096
+server.listen-backlog = 4096
+server.pid-file = "{w}/lighttpd.pid"
+$SERVER["socket"] == "127.0.0.1:{self.https}" {{
+  ssl.engine = "enable"
+  ssl.pemfile = "{t['crt']}"
+  ssl.privkey = "{t['key']}"
+}}
+""")
+        self.proc = subprocess.Popen(pinned(["lighttpd", "-D", "-f", conf], 0), stderr=subprocess.DEVNULL)
+        wait_port(self.https)
+        time.sleep(0.1)
+
+    def stop(self):
+        self.proc.send_signal(signal.SIGTERM)
+        self.proc.wait(30)
+
+
+def run_sim(sim, args):
+    p = subprocess.run(pinned([sim, *args], 1), capture_output=True, text=True, timeout=900)
+    if p.returncode != 0:
+        raise SystemExit(f"simulator failed: {' '.join(args)}\n{p.stdout}\n{p.stderr[-2000:]}")
+    return {k: float(v) for k, v in re.findall(r"(\w+)=([\d.]+)", p.stdout)}
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--build", default="build")
+    ap.add_argument("--reps", type=int, default=3)
+    ap.add_argument("--n", type=int, nargs="*", default=[100, 500])
+    a = ap.parse_args()
+    for tool in ("nginx", "lighttpd"):
+        if not shutil.which(tool):
+            raise SystemExit(f"{tool} not found (bench/run.sh installs it)")
+    work = tempfile.mkdtemp(prefix="otad-bench-https-")
+    try:
+        b = os.path.abspath(a.build)
+        otactl, sim = os.path.join(b, "otactl"), os.path.join(b, "otad-sim")
+        image = os.path.join(work, "demo.bin")
+        subprocess.run([otactl, "image", "make", "-o", image, "--size", str(1 << 20)], check=True, capture_output=True)
+        with open(image, "rb") as f:
+            sha1 = hashlib.sha1(f.read()).hexdigest()
+        # One CA and server certificate for all three servers; one PSK device for otad.
+        tconf = os.path.join(work, "tls.ini")
+        tls = {"ca": f"{work}/tls/ca.crt", "crt": f"{work}/tls/server.crt", "key": f"{work}/tls/server.key",
+               "devices": f"{work}/devices.ini"}
+        with open(tconf, "w") as f:
+            f.write(f"[devices]\nfile = {tls['devices']}\n[https]\ncert_file = {tls['crt']}\n"
+                    f"key_file = {tls['key']}\nclient_ca_file = {tls['ca']}\n")
+        subprocess.run([otactl, "--config", tconf, "ca", "init"], check=True, capture_output=True)
+        out = subprocess.run([otactl, "--config", tconf, "device", "add", "30aea4041d8c", "--psk"], check=True,
+                             capture_output=True, text=True).stdout
+        psk = re.search(r"key:\s+([0-9a-f]+)", out).group(1)
+        cipher = subprocess.run(pinned([os.path.join(b, "otad-cipher-speed")], 0), capture_output=True,
+                                text=True).stdout
+        speeds = {k: float(v) for k, v in re.findall(r"(\w+)_MBps=([\d.]+)", cipher)}
+        if "aes128gcm" not in speeds:
+            raise SystemExit("otad-cipher-speed did not run (build it: bench/run.sh https)")
+
+        servers = [Otad(f"{work}/otad", b, image, tls), Nginx(f"{work}/nginx", image, tls),
+                   Lighttpd(f"{work}/lighttpd", image, tls)]
+        path = ["--path", "/firmware/demo.bin", "--expect-sha1", sha1]
+        ecdsa = ["--ca", tls["ca"], "--suite", ECDSA]
+        scenarios = []
+        for n in a.n:
+            scenarios.append((f"HTTP GET", n, "http", ["--devices", str(n), *path], servers, "none"))
+        for n in a.n:
+            scenarios.append((f"HTTPS ECDHE-ECDSA GET", n, "https", ["--devices", str(n), *path, *ecdsa], servers, "none"))
+        for n in a.n:
+            scenarios.append((f"HTTPS PSK GET", n, "https",
+                              ["--devices", str(n), *path, "--psk-identity", "30aea4041d8c", "--psk", psk,
+                               "--suite", PSK], servers[:1], "psk"))
+        scenarios.append(("HTTPS esp_https_ota 64K ranges", 100, "https",
+                          ["--devices", "100", *path, *ecdsa, "--ranges", "65536"], servers, "none"))
+        scenarios.append(("HTTPS handshakes (HEAD)", 300, "https",
+                          ["--devices", "300", "--path", "/firmware/demo.bin", "--head-only", *ecdsa], servers, "none"))
+        results = []
+        for name, n, scheme, args, who, auth in scenarios:
+            reps = {s.name: [] for s in who}
+            for _ in range(a.reps):
+                for s in who:
+                    s.start(auth)
+                    pids = s.pids()
+                    c0 = cpu_s(pids)
+                    port = s.https if scheme == "https" else s.http
+                    m = run_sim(sim, [scheme, "--port", str(port), *args])
+                    m["cpu_s"] = cpu_s(pids) - c0
+                    m["rss_kib"] = hwm_kib(pids)
+                    s.stop()
+                    reps[s.name].append(m)
+            for s in who:
+                r = reps[s.name]
+                results.append((name, n, s.name, {k: statistics.median(x[k] for x in r) for k in r[0]}))
+        print(f"\n1 MiB image, every download verified (SHA-1); median of {a.reps} runs; server on core 0, "
+              f"simulator on core 1.\nSingle-core mbedTLS here: AES-128-GCM {speeds.get('aes128gcm', 0):.0f} MB/s, "
+              f"ChaCha20-Poly1305 {speeds.get('chacha20poly1305', 0):.0f} MB/s.\n")
+        print(f"| {'scenario':<31} | {'N':>4} | {'server':<16} | {'MB/s':>7} | {'conn/s':>7} | {'p99 ms':>8} | "
+              f"{'peak RSS KiB':>12} | {'CPU s':>6} |")
+        print("|" + "-" * 33 + "|------|" + "-" * 18 + "|---------|---------|----------|--------------|--------|")
+        for name, n, who, r in results:
+            print(f"| {name:<31} | {n:>4} | {who:<16} | {r['throughput_MBps']:>7.1f} | {r['conn_per_s']:>7.1f} | "
+                  f"{r['p99_ms']:>8.0f} | {r['rss_kib']:>12.0f} | {r['cpu_s']:>6.2f} |")
+        print("\nRatios (otad / peer):\n")
+        print(f"| {'scenario':<31} | {'N':>4} | {'peer':<16} | {'MB/s':>6} | {'conn/s':>6} | {'RSS':>6} | "
+              f"{'CPU':>6} |")
+        print("|" + "-" * 33 + "|------|" + "-" * 18 + "|--------|--------|--------|--------|")
+        by = {(nm, n, w): r for nm, n, w, r in results}
+        for name, n, who, r in results:
+            if who == "otad":
+                continue
+            o = by[(name, n, "otad")]
+            q = lambda k: o[k] / r[k] if r[k] else float("nan")  # noqa: E731
+            print(f"| {name:<31} | {n:>4} | {who:<16} | {q('throughput_MBps'):>6.2f} | {q('conn_per_s'):>6.2f} | "
+                  f"{q('rss_kib'):>6.2f} | {q('cpu_s'):>6.2f} |")
+        for name, n, who, r in results:
+            if who == "otad" and name.startswith("HTTPS") and "GET" in name:
+                print(f"otad {name} N={n}: {r['throughput_MBps'] / speeds['aes128gcm']:.2f} of single-core "
+                      f"AES-128-GCM speed; server CPU {r['cpu_s'] / (r['bytes'] / 1e6) * 1000:.1f} ms per MB "
+                      f"(handshakes included)")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,39 @@
+#include <gtest/gtest.h>
+
+#include "otad/credentials.h"
+
+using namespace otad;
+
+TEST(Credentials, PasswordHashRoundTrip) {
+  auto h = password_hash_make("correct horse");
+  ASSERT_TRUE(h.ok());
+  EXPECT_EQ(h->rfind("pbkdf2-sha256$2000$", 0), 0u) << *h;
+  EXPECT_TRUE(password_verify(*h, "correct horse"));
+  EXPECT_FALSE(password_verify(*h, "correct horsE"));
+  EXPECT_FALSE(password_verify(*h, ""));
+  auto h2 = password_hash_make("correct horse");
+  EXPECT_NE(*h, *h2);  // salted
+}
+
+TEST(Credentials, MalformedStoredHashNeverVerifies) {
+  const char* bad[] = {"", "plain", "pbkdf2-sha256$", "pbkdf2-sha256$x$00$00", "pbkdf2-sha256$1$zz$00",
+                       "md5$1$00$00", "pbkdf2-sha256$2000$0011$abcd"};
+  for (const char* b : bad) EXPECT_FALSE(password_verify(b, "x")) << b;
+}
+
+TEST(Credentials, BasicHeader) {
+  std::string u, p;
+  // "30aea4041d8c:s3cret:with:colons"
+  ASSERT_TRUE(basic_credentials("Basic MzBhZWE0MDQxZDhjOnMzY3JldDp3aXRoOmNvbG9ucw==", &u, &p));
+  EXPECT_EQ(u, "30aea4041d8c");
+  EXPECT_EQ(p, "s3cret:with:colons");
+  EXPECT_FALSE(basic_credentials("Bearer abc", &u, &p));
+  EXPECT_FALSE(basic_credentials("Basic !!!", &u, &p));
+  EXPECT_FALSE(basic_credentials("Basic bm9jb2xvbg==", &u, &p));  // "nocolon"
+}
+
+TEST(Credentials, ConstantTimeEqual) {
+  EXPECT_TRUE(ct_equal(std::string_view("abc"), std::string_view("abc")));
+  EXPECT_FALSE(ct_equal(std::string_view("abc"), std::string_view("abd")));
+  EXPECT_FALSE(ct_equal(std::string_view("abc"), std::string_view("abcd")));
+}
