@@ -51,6 +51,7 @@ struct Config {
   std::string cert_file, key_file, client_ca_file;
   std::string ciphersuites;
   int64_t max_tls_connections;
+  int64_t max_handshakes;
   int64_t handshake_timeout;
   bool session_tickets;
   int64_t ticket_lifetime;

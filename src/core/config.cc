@@ -115,6 +115,11 @@ const std::vector<KeySpec> kTable = {
      "Fixed pool of TLS contexts (about 40 KiB each with Debian's mbedTLS); when all are busy, "
      "HTTPS stops accepting until one frees.",
      &C::max_tls_connections},
+    {"https", "max_handshakes", KeyType::Int, 1, 65536, nullptr, "32", false, "handshakes",
+     "TLS handshakes in progress at once; beyond it HTTPS stops accepting and devices wait in "
+     "the kernel backlog. Keeps each handshake fast (and inside handshake_timeout) when a whole "
+     "fleet reconnects, and bounds handshake memory.",
+     &C::max_handshakes},
     {"https", "handshake_timeout", KeyType::Int, 1, 600, nullptr, "10", true, "seconds",
      "A TLS handshake must complete within this time.", &C::handshake_timeout},
     {"https", "session_tickets", KeyType::Bool, 0, 0, nullptr, "yes", false, nullptr,

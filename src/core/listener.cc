@@ -95,10 +95,17 @@ void Server::on_accept(Listener& l) {
       listeners_enable(false);
       return;
     }
-    if (l.tls && tls_free_contexts(*tls_) == 0) {
-      // Every TLS context is busy: leave further devices in the backlog.
-      LOG_WARN("https: all %lld TLS contexts busy; pausing accept until one frees",
-               static_cast<long long>(cfg_.max_tls_connections));
+    if (l.tls && !tls_accepting(*tls_)) {
+      // Every TLS context is busy, or enough handshakes are under way: leave
+      // further devices in the backlog, where their handshake clock has not
+      // started yet.
+      if (tls_free_contexts(*tls_) == 0) {
+        LOG_WARN("https: all %lld TLS contexts busy; pausing accept until one frees",
+                 static_cast<long long>(cfg_.max_tls_connections));
+      } else {
+        LOG_DEBUG("https: %lld handshakes in progress; pausing accept",
+                  static_cast<long long>(cfg_.max_handshakes));
+      }
       paused_tls_ = true;
       event_del(reinterpret_cast<struct event*>(l.ev));
       l.armed = false;

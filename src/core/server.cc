@@ -127,13 +127,7 @@ void Server::slot_free(Conn& c, bool reset) {
   c.armed = 0;
   if (c.tls_ctx) {
     tls_detach(*tls_, c);
-    if (paused_tls_ && !draining_) {
-      paused_tls_ = false;
-      if (!paused_full_ && !paused_backoff_ && https_.fd >= 0 && !https_.armed) {
-        event_add(ev_of(https_), nullptr);
-        https_.armed = true;
-      }
-    }
+    resume_tls_accept();
   }
   if (c.fd >= 0) close(c.fd);
   c.fd = -1;
@@ -159,9 +153,21 @@ void Server::arm(Conn& c, Next n) {
   event_add(ev, &tv);
 }
 
+// Re-arms the HTTPS listener once a TLS context is free and the number of
+// handshakes in progress is under its budget.
+void Server::resume_tls_accept() {
+  if (!paused_tls_ || draining_ || !tls_accepting(*tls_)) return;
+  paused_tls_ = false;
+  if (!paused_full_ && !paused_backoff_ && https_.fd >= 0 && !https_.armed) {
+    event_add(ev_of(https_), nullptr);
+    https_.armed = true;
+  }
+}
+
 void Server::drive(Conn& c, bool timed_out) {
   Next n = c.proto == Proto::Http ? http_drive(c, ctx_, timed_out) : tcpboot_drive(c, ctx_, timed_out);
   if (image_trouble_) reverify_catalog();
+  if (c.tls_ctx) resume_tls_accept();  // a handshake may have just completed
   if (n.want == Want::Close || n.want == Want::Reset) {
     slot_free(c, n.want == Want::Reset);
     accept_resume_check();

@@ -55,6 +55,7 @@ class Server {
   void drive(Conn& c, bool timed_out);
   void reload();
   void reverify_catalog();
+  void resume_tls_accept();
   void begin_shutdown();
   void log_stats(const char* when);
   void sync_context();

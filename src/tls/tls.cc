@@ -78,6 +78,7 @@ class TlsServer final : public Transport {
   const Registry* registry = nullptr;
   std::unique_ptr<TlsConn[]> pool;
   size_t pool_size = 0, free_count = 0;
+  size_t handshaking = 0, max_handshakes = 32;
   uint32_t free_head = 0;
 
   IoResult read(Conn& c, uint8_t* buf, size_t n) override;
@@ -192,6 +193,7 @@ IoResult TlsServer::handshake(TlsConn& t) {
   const mbedtls_x509_crt* peer = t.psk_used ? nullptr : mbedtls_ssl_get_peer_cert(&t.ssl);
   if (!peer) {
     t.hs_done = true;
+    handshaking--;
     return {Io::Ok, 0, 0};
   }
   // A presented certificate must verify and name a registered, enabled
@@ -208,6 +210,7 @@ IoResult TlsServer::handshake(TlsConn& t) {
   }
   memcpy(c.auth_id, mac->str().c_str(), sizeof c.auth_id);
   t.hs_done = true;
+  handshaking--;
   return {Io::Ok, 0, 0};
 }
 
@@ -396,6 +399,7 @@ Result<TlsServerPtr> tls_server_new(const Config& cfg, Auth auth, const Registry
     if (r) return Err("https: session tickets: " + mbed_err(r));
     mbedtls_ssl_conf_session_tickets_cb(&s->conf, ticket_write, mbedtls_ssl_ticket_parse, &s->ticket);
   }
+  s->max_handshakes = static_cast<size_t>(cfg.max_handshakes);
   s->pool_size = static_cast<size_t>(cfg.max_tls_connections);
   s->pool = std::make_unique<TlsConn[]>(s->pool_size);
   for (size_t i = 0; i < s->pool_size; ++i) s->pool[i].next_free = i + 1 < s->pool_size ? static_cast<uint32_t>(i + 2) : 0;
@@ -421,6 +425,7 @@ Transport* tls_attach(TlsServer& s, Conn& c) {
   }
   s.free_head = t.next_free;
   s.free_count--;
+  s.handshaking++;  // from accept until established or detached
   t.server = &s;
   t.conn = &c;
   t.hs_done = t.psk_used = false;
@@ -433,6 +438,7 @@ Transport* tls_attach(TlsServer& s, Conn& c) {
 void tls_detach(TlsServer& s, Conn& c) {
   auto* t = static_cast<TlsConn*>(c.tls_ctx);
   if (!t) return;
+  if (!t->hs_done) s.handshaking--;
   t->conn = nullptr;
   t->next_free = s.free_head;
   s.free_head = static_cast<uint32_t>(t - s.pool.get()) + 1;
@@ -441,6 +447,8 @@ void tls_detach(TlsServer& s, Conn& c) {
 }
 
 size_t tls_free_contexts(const TlsServer& s) { return s.free_count; }
+
+bool tls_accepting(const TlsServer& s) { return s.free_count > 0 && s.handshaking < s.max_handshakes; }
 
 bool tls_established(const Conn& c) {
   return !c.tls_ctx || static_cast<const TlsConn*>(c.tls_ctx)->hs_done;
