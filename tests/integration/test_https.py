@@ -9,7 +9,7 @@ import ssl
 import subprocess
 import unittest
 
-from otadtest import BASE_CONFIG, GatewayTest, free_port, run
+from otadtest import BASE_CONFIG, SIM, GatewayTest, free_port, run
 
 HTTPS_CONFIG = """
 [https]
@@ -21,15 +21,17 @@ cert_file = {dir}/tls/server.crt
 key_file = {dir}/tls/server.key
 client_ca_file = {dir}/tls/ca.crt
 max_tls_connections = {max_tls}
+max_handshakes = {max_hs}
 handshake_timeout = 10
 """
 
 
-def https_gateway(test, auth="any", max_tls=256, **kw):
+def https_gateway(test, auth="any", max_tls=256, max_hs=32, **kw):
     g = test.gateway(**kw)
     g.https_port = free_port()
     g.write_config(BASE_CONFIG.format(**g.settings) +
-                   HTTPS_CONFIG.format(https_port=g.https_port, auth=auth, dir=g.dir, max_tls=max_tls))
+                   HTTPS_CONFIG.format(https_port=g.https_port, auth=auth, dir=g.dir, max_tls=max_tls,
+                                       max_hs=max_hs))
     g.ctl("ca", "init")
     g.ca = os.path.join(g.dir, "tls/ca.crt")
     g.url = f"https://127.0.0.1:{g.https_port}"
@@ -223,6 +225,18 @@ class TlsBudget(GatewayTest):
 
         self.assertEqual(sum(asyncio.run(all_())), 30)
         self.assertIn("all 4 TLS contexts busy; pausing accept", g.log())
+
+    def test_handshake_budget_admits_a_reconnecting_fleet(self):
+        # 150 devices at once, at most 2 handshakes in progress: all get in,
+        # none runs into handshake_timeout while waiting in the backlog.
+        g = https_gateway(self, max_hs=2, auth="none")
+        image = g.add_image(size=20000)
+        g.start()
+        p = subprocess.run([SIM, "https", "--port", str(g.https_port), "--path", "/firmware/demo.bin",
+                            "--devices", "150", "--ca", g.ca, "--expect-sha1", hashlib.sha1(image).hexdigest()],
+                           capture_output=True, text=True, timeout=120)
+        self.assertRegex(p.stdout, "ok=150 failed=0", p.stderr[-500:])
+        self.assertNotIn("handshake not completed", g.log())
 
 
 if __name__ == "__main__":
