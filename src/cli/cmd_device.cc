@@ -161,11 +161,12 @@ int list(const Args& a) {
   return kExitOk;
 }
 
-// A lost unit: disabled and its credentials dropped. Every other device
-// keeps working; the unit needs new credentials to come back.
-int revoke(const Args& a) {
+// Shared by revoke and remove: one registered device, changed by `change`,
+// saved, and otad told. `change` returns false when the device is unknown.
+int change_device(const Args& a, const char* verb, const char* done,
+                  bool (*change)(Registry& reg, const Mac& mac)) {
   if (a.pos.size() != 1 || !only_flags(a, {})) {
-    fprintf(stderr, "usage: otactl device revoke MAC\n");
+    fprintf(stderr, "usage: otactl device %s MAC\n", verb);
     return kExitUsage;
   }
   auto mac = parse_mac(a.pos[0]);
@@ -176,52 +177,38 @@ int revoke(const Args& a) {
   Config cfg;
   Registry reg;
   if (!load_config(a, &cfg) || !load_registry(cfg, &reg)) return kExitFail;
-  const Device* found = reg.find(*mac);
-  if (!found) {
+  if (!change(reg, *mac)) {
     fprintf(stderr, "otactl: %s is not registered\n", mac->str().c_str());
     return kExitFail;
   }
-  Device d = *found;
-  d.enabled = false;
-  d.psk.clear();
-  d.password_hash.clear();
-  d.cert.clear();
-  reg.put(d);
   Status s = reg.save(cfg.devices_file);
   if (!s) {
     fprintf(stderr, "otactl: %s\n", s.error().c_str());
     return kExitFail;
   }
-  printf("revoked %s: disabled, credentials dropped\n", mac->str().c_str());
+  printf("%s %s\n", done, mac->str().c_str());
   notify_daemon(cfg);
   return kExitOk;
 }
 
+// A lost unit: disabled and its credentials dropped. Every other device
+// keeps working; the unit needs new credentials to come back.
+int revoke(const Args& a) {
+  return change_device(a, "revoke", "revoked (disabled, credentials dropped):", [](Registry& reg, const Mac& mac) {
+    const Device* found = reg.find(mac);
+    if (!found) return false;
+    Device d = *found;
+    d.enabled = false;
+    d.psk.clear();
+    d.password_hash.clear();
+    d.cert.clear();
+    reg.put(d);
+    return true;
+  });
+}
+
 int remove(const Args& a) {
-  if (a.pos.size() != 1 || !only_flags(a, {})) {
-    fprintf(stderr, "usage: otactl device remove MAC\n");
-    return kExitUsage;
-  }
-  auto mac = parse_mac(a.pos[0]);
-  if (!mac) {
-    fprintf(stderr, "otactl: '%s' is not a MAC\n", a.pos[0].c_str());
-    return kExitUsage;
-  }
-  Config cfg;
-  Registry reg;
-  if (!load_config(a, &cfg) || !load_registry(cfg, &reg)) return kExitFail;
-  if (!reg.remove(*mac)) {
-    fprintf(stderr, "otactl: %s is not registered\n", mac->str().c_str());
-    return kExitFail;
-  }
-  Status s = reg.save(cfg.devices_file);
-  if (!s) {
-    fprintf(stderr, "otactl: %s\n", s.error().c_str());
-    return kExitFail;
-  }
-  printf("removed %s\n", mac->str().c_str());
-  notify_daemon(cfg);
-  return kExitOk;
+  return change_device(a, "remove", "removed", [](Registry& reg, const Mac& mac) { return reg.remove(mac); });
 }
 
 }  // namespace
