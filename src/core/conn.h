@@ -133,6 +133,13 @@ struct Conn {
 
 int64_t now_ms();
 
+// Sends the next part of c.image's range [c.off, c.end) (src/core/body.cc).
+struct BodyStep {
+  enum Kind { Done, Yield, WaitWrite, WaitRead, Failed } kind;
+  const char* why;  // when Failed
+};
+BodyStep stream_body(Conn& c, const Context& ctx);
+
 // tcpboot driver (src/proto/tcpboot_conn.cc).
 void tcpboot_start(Conn& c, const Context& ctx);
 Next tcpboot_drive(Conn& c, const Context& ctx, bool timed_out);

@@ -11,7 +11,6 @@ namespace otad {
 namespace {
 
 constexpr const char* kProto = "http";
-constexpr size_t kMaxBytesPerWake = 1024 * 1024;
 constexpr int64_t kLingerMs = 5000;
 
 uint8_t* tx(Conn& c, const Context& ctx) { return c.buf + ctx.max_head; }
@@ -197,28 +196,17 @@ Next http_drive(Conn& c, const Context& ctx, bool timed_out) {
           ctx.stats->aborted++;
           return {Want::Reset, 0};
         }
-        size_t budget = kMaxBytesPerWake;
-        while (c.off < c.end && budget > 0) {
-          const size_t n = static_cast<size_t>(std::min<uint64_t>(c.end - c.off, budget));
-          IoResult r = c.io->send_file(c, c.image->fd, c.off, n);
-          if (r.st == Io::WantWrite || r.st == Io::WantRead) {
-            return {r.st == Io::WantWrite ? Want::Write : Want::Read, send_ms};
-          }
-          if (r.st != Io::Ok) {
-            if (r.st == Io::Eof) *ctx.image_trouble = true;
-            char why[96];
-            snprintf(why, sizeof why, " (aborted after %llu bytes: %s)",
-                     static_cast<unsigned long long>(c.off),
-                     r.st == Io::Eof ? "image file shrank on disk" : "device went away");
-            finish_request(c, ctx, why);
-            ctx.stats->aborted++;
-            return {Want::Reset, 0};
-          }
-          c.off += r.n;
-          budget -= r.n;
-          ctx.stats->bytes_sent += r.n;
+        BodyStep b = stream_body(c, ctx);
+        if (b.kind == BodyStep::Failed) {
+          char why[96];
+          snprintf(why, sizeof why, " (aborted after %llu bytes: %s)", static_cast<unsigned long long>(c.off),
+                   b.why);
+          finish_request(c, ctx, why);
+          ctx.stats->aborted++;
+          return {Want::Reset, 0};
         }
-        if (c.off < c.end) return {Want::Write, send_ms};
+        if (b.kind == BodyStep::WaitRead) return {Want::Read, send_ms};
+        if (b.kind != BodyStep::Done) return {Want::Write, send_ms};
         finish_request(c, ctx, "");
         break;
       }

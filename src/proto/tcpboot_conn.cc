@@ -10,9 +10,6 @@ namespace otad {
 namespace {
 
 constexpr const char* kProto = "tcpboot";
-// Fairness: one device gets at most this much per wake-up (nginx's
-// sendfile_max_chunk is 2 MiB); the socket buffer usually bounds it first.
-constexpr size_t kMaxBytesPerWake = 1024 * 1024;
 constexpr int64_t kLingerMs = 5000;
 
 Next close_now() { return {Want::Close, 0}; }
@@ -123,23 +120,10 @@ Next tcpboot_drive(Conn& c, const Context& ctx, bool timed_out) {
       }
       case ConnState::SendBody: {
         if (timed_out) return abort_transfer(c, ctx, "no progress within send_timeout");
-        size_t budget = kMaxBytesPerWake;
-        while (c.off < c.end && budget > 0) {
-          const size_t n = static_cast<size_t>(std::min<uint64_t>(c.end - c.off, budget));
-          IoResult r = c.io->send_file(c, c.image->fd, c.off, n);
-          if (r.st == Io::WantWrite || r.st == Io::WantRead) {
-            return {r.st == Io::WantWrite ? Want::Write : Want::Read, send_timeout_ms};
-          }
-          if (r.st == Io::Eof) {
-            *ctx.image_trouble = true;
-            return abort_transfer(c, ctx, "image file shrank on disk");
-          }
-          if (r.st != Io::Ok) return abort_transfer(c, ctx, io_reason(c, r));
-          c.off += r.n;
-          budget -= r.n;
-          ctx.stats->bytes_sent += r.n;
-        }
-        if (c.off < c.end) return {Want::Write, send_timeout_ms};  // yield to others
+        BodyStep b = stream_body(c, ctx);
+        if (b.kind == BodyStep::Failed) return abort_transfer(c, ctx, b.why);
+        if (b.kind == BodyStep::WaitRead) return {Want::Read, send_timeout_ms};
+        if (b.kind != BodyStep::Done) return {Want::Write, send_timeout_ms};  // blocked, or yielding
         c.image.reset();
         c.io->shutdown_write(c);
         if (ctx.draining) return log_complete(c, ctx, "sent; closing at once (shutting down)");
