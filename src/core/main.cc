@@ -8,6 +8,7 @@
 #include <string>
 
 #include "core/server.h"
+#include "tls/tls.h"
 #include "otad/fsutil.h"
 #include "otad/log.h"
 
@@ -21,6 +22,7 @@ void usage(FILE* f) {
   fprintf(f,
           "usage: otad [--config FILE]        run the gateway (default /etc/otad/otad.ini)\n"
           "       otad --check-config FILE    validate FILE and print the effective config\n"
+          "       otad --list-ciphersuites    short names for [https] ciphersuites\n"
           "       otad --version\n");
 }
 
@@ -53,6 +55,9 @@ int main(int argc, char** argv) {
     if ((a == "--config" || a == "-c" || a == "--check-config") && i + 1 < argc) {
       check_only = check_only || a == "--check-config";
       config_path = argv[++i];
+    } else if (a == "--list-ciphersuites") {
+      for (const auto& [short_name, name] : tls_suite_names()) printf("%-24s %s\n", short_name.c_str(), name.c_str());
+      return 0;
     } else if (a == "--version") {
       printf("otad %s\n", OTAD_VERSION);
       return 0;

@@ -276,22 +276,18 @@ void http_route(const Request& req, const uint8_t* buf, Conn& c, const Context& 
     out->close = true;
     return fail(out, 413, "request bodies are not accepted here");
   }
-  std::string_view name = path;
   const bool update = path == ctx.cfg->update_path;
-  const bool firmware = !update && take_suffix(&name, "/firmware/", ".bin");
-  name = path;
-  const bool by_hash = !update && !firmware && take_suffix(&name, "/images/", ".bin") && name.size() == 64;
+  std::string_view platform = path, hash = path;
+  const bool firmware = !update && take_suffix(&platform, "/firmware/", ".bin");
+  const bool by_hash = !update && !firmware && take_suffix(&hash, "/images/", ".bin") && hash.size() == 64;
   if (!update && !firmware && !by_hash) return fail(out, 404, "no such path");
   if (!get_or_head) {
     out->allow = true;
     return fail(out, 405, "method not allowed");
   }
   if (update) return update_endpoint(req, buf, c, ctx, out);
-  if (firmware) {
-    name = path.substr(10, path.size() - 14);
-    return download(req, buf, c, ctx, name, false, out);
-  }
-  download(req, buf, c, ctx, path.substr(8, 64), true, out);
+  if (firmware) return download(req, buf, c, ctx, platform, false, out);
+  download(req, buf, c, ctx, hash, true, out);
 }
 
 const char* http_reason(int s) {

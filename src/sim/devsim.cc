@@ -90,8 +90,6 @@ struct Dev {
   std::string why;
 };
 
-const Opts* g_opts;
-
 int64_t now_us() {
   timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -359,7 +357,6 @@ void usage() {
 int main(int argc, char** argv) {
   if (argc < 2) usage();
   Opts o;
-  g_opts = &o;
   std::string m = argv[1];
   if (m == "http" || m == "https") {
     o.mode = Mode::Http;

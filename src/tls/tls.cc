@@ -450,10 +450,6 @@ size_t tls_free_contexts(const TlsServer& s) { return s.free_count; }
 
 bool tls_accepting(const TlsServer& s) { return s.free_count > 0 && s.handshaking < s.max_handshakes; }
 
-bool tls_established(const Conn& c) {
-  return !c.tls_ctx || static_cast<const TlsConn*>(c.tls_ctx)->hs_done;
-}
-
 std::vector<std::pair<std::string, std::string>> tls_suite_names() {
   std::vector<std::pair<std::string, std::string>> v;
   for (const Suite& s : kSuites) v.emplace_back(s.shortname, s.name);

@@ -31,9 +31,6 @@ size_t tls_free_contexts(const TlsServer& s);
 // True while another connection may be accepted: a context is free and fewer
 // than max_handshakes handshakes are in progress.
 bool tls_accepting(const TlsServer& s);
-// False until the handshake has completed.
-bool tls_established(const Conn& c);
-
 // Short names accepted by https.ciphersuites, with mbedTLS's full names.
 std::vector<std::pair<std::string, std::string>> tls_suite_names();
 
