@@ -10,6 +10,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "otad/result.h"
@@ -61,13 +62,15 @@ class Catalog {
   // version is not semver rank below, and later additions win ties.
   // filesystem: the platform's filesystem image (kind "filesystem": SPIFFS,
   // LittleFS, FAT), which Arduino clients ask for with mode spiffs/littlefs/fatfs.
-  std::shared_ptr<const Image> current(const std::string& platform, bool filesystem = false) const;
-  std::shared_ptr<const Image> by_sha256(const std::string& hex) const;
+  std::shared_ptr<const Image> current(std::string_view platform, bool filesystem = false) const;
+  std::shared_ptr<const Image> by_sha256(std::string_view hex) const;
   const std::vector<std::shared_ptr<const Image>>& images() const { return images_; }
 
  private:
+  // Looked up per request with string_views (std::less<>): no temporaries.
+  using Index = std::map<std::string, std::shared_ptr<const Image>, std::less<>>;
   std::vector<std::shared_ptr<const Image>> images_;
-  std::map<std::string, std::shared_ptr<const Image>> current_;
+  Index current_, current_fs_, by_sha256_;
 };
 
 std::string manifest_path(const std::string& dir);

@@ -24,9 +24,10 @@ struct Decision {
 };
 
 // mac may be null: an anonymous device (plain download URL) gets the default
-// platform's image unless unknown devices are refused.
+// platform's image unless unknown devices are refused. platform, when not
+// empty, stands in for cfg.default_platform (the platform a request names).
 Decision decide(const Catalog& cat, const Registry& reg, const PolicyConfig& cfg, const Mac* mac,
-                bool filesystem = false);
+                bool filesystem = false, std::string_view platform = {});
 inline Decision decide(const Catalog& cat, const Registry& reg, const PolicyConfig& cfg,
                        const Mac& mac) {
   return decide(cat, reg, cfg, &mac, false);

@@ -102,23 +102,22 @@ Result<std::shared_ptr<const Catalog>> Catalog::load(const std::string& dir, uin
     cat->images_.push_back(*img);
   }
   for (const auto& img : cat->images_) {
-    auto& cur = cat->current_[img->m.platform + (is_filesystem(img->m) ? "\n" : "")];
+    cat->by_sha256_[img->m.sha256] = img;
+    auto& cur = (is_filesystem(img->m) ? cat->current_fs_ : cat->current_)[img->m.platform];
     if (!cur || image_newer(img->m, cur->m)) cur = img;
   }
   return std::shared_ptr<const Catalog>(cat);
 }
 
-std::shared_ptr<const Image> Catalog::current(const std::string& platform, bool filesystem) const {
-  // Filesystem images are keyed apart ("\n" cannot occur in a platform name).
-  auto it = current_.find(filesystem ? platform + "\n" : platform);
-  return it == current_.end() ? nullptr : it->second;
+std::shared_ptr<const Image> Catalog::current(std::string_view platform, bool filesystem) const {
+  const Index& index = filesystem ? current_fs_ : current_;
+  auto it = index.find(platform);
+  return it == index.end() ? nullptr : it->second;
 }
 
-std::shared_ptr<const Image> Catalog::by_sha256(const std::string& hex) const {
-  for (const auto& img : images_) {
-    if (img->m.sha256 == hex) return img;
-  }
-  return nullptr;
+std::shared_ptr<const Image> Catalog::by_sha256(std::string_view hex) const {
+  auto it = by_sha256_.find(hex);
+  return it == by_sha256_.end() ? nullptr : it->second;
 }
 
 }  // namespace otad

@@ -4,6 +4,7 @@
 // If-None-Match and If-Range. Exact client expectations: protocols.md §2, §3, §6.
 #include "http/route.h"
 
+#include <cstdarg>
 #include <cstdio>
 #include <cstring>
 
@@ -14,8 +15,11 @@
 namespace otad {
 namespace {
 
-void note(HttpResponse* r, const char* fmt, const char* a = "", const char* b = "") {
-  snprintf(r->note, sizeof r->note, fmt, a, b);
+__attribute__((format(printf, 2, 3))) void note(HttpResponse* r, const char* fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(r->note, sizeof r->note, fmt, ap);
+  va_end(ap);
 }
 
 void fail(HttpResponse* r, int status, const char* why) {
@@ -132,15 +136,13 @@ void update_endpoint(const Request& req, const uint8_t* buf, Conn& c, const Cont
   if (!mode.empty() && !want_version && !fs && mode != "sketch") return fail(out, 400, "unknown mode");
   // Platform: the registry decides for registered devices; ?dev= names it
   // for the others (esp-update-server lowercases platform names).
-  PolicyConfig pc = ctx.policy;
-  std::string_view dev = http_query_param(query, "dev", &found);
-  if (found && !dev.empty()) {
-    pc.default_platform = std::string(dev);
-    if (!ctx.catalog->current(pc.default_platform, fs)) {
-      for (char& ch : pc.default_platform) ch = static_cast<char>(tolower(ch));
-    }
+  std::string_view platform = http_query_param(query, "dev", &found);
+  char lower[65];
+  if (!platform.empty() && !ctx.catalog->current(platform, fs) && platform.size() < sizeof lower) {
+    for (size_t i = 0; i < platform.size(); ++i) lower[i] = static_cast<char>(tolower(platform[i]));
+    platform = std::string_view(lower, platform.size());
   }
-  Decision d = decide(*ctx.catalog, *ctx.registry, pc, &mac, fs);
+  Decision d = decide(*ctx.catalog, *ctx.registry, ctx.policy, &mac, fs, platform);
   if (!decision_ok(d, out)) return;
   const Image& img = *d.image;
   out->image = d.image;
@@ -167,7 +169,8 @@ void update_endpoint(const Request& req, const uint8_t* buf, Conn& c, const Cont
   }
   if (!newer) {
     out->status = static_cast<int>(ctx.cfg->no_update_status);
-    note(out, "no update: device has %s, catalog %s", std::string(ver.empty() ? "these bytes" : ver).c_str(),
+    if (ver.empty()) ver = "these bytes";
+    note(out, "no update: device has %.*s, catalog %s", static_cast<int>(ver.size()), ver.data(),
          img.m.version.c_str());
     out->image.reset();
     return;
@@ -211,12 +214,10 @@ void download(const Request& req, const uint8_t* buf, Conn& c, const Context& ct
   if (!identify(req, buf, c, ctx, out, &mac, &have_mac)) return;
   std::shared_ptr<const Image> img;
   if (by_hash) {
-    img = ctx.catalog->by_sha256(std::string(name));
+    img = ctx.catalog->by_sha256(name);
     if (!img) return fail(out, 404, "no such image");
   } else {
-    PolicyConfig pc = ctx.policy;
-    pc.default_platform = std::string(name);
-    Decision d = decide(*ctx.catalog, *ctx.registry, pc, have_mac ? &mac : nullptr, false);
+    Decision d = decide(*ctx.catalog, *ctx.registry, ctx.policy, have_mac ? &mac : nullptr, false, name);
     if (!decision_ok(d, out)) return;
     if (d.image->m.platform != name) return fail(out, 403, "the device belongs to another platform");
     img = d.image;
