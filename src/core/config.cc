@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "otad/fsutil.h"
@@ -214,14 +215,15 @@ void check(const Config& c, const std::string& name, std::vector<std::string>* e
   if (c.https_enabled && (c.cert_file.empty() || c.key_file.empty())) {
     errors->push_back(name + ": https: cert_file and key_file are needed when enabled");
   }
-  for (int port : {static_cast<int>(c.http_port), static_cast<int>(c.https_port)}) {
-    if (c.tcpboot_enabled && port == c.tcpboot_port &&
-        ((port == c.http_port && c.http_enabled) || (port == c.https_port && c.https_enabled))) {
+  // Enabled listeners must not share a port.
+  std::vector<int64_t> ports;
+  for (auto [on, port] : {std::pair{c.tcpboot_enabled, c.tcpboot_port}, {c.http_enabled, c.http_port},
+                          {c.https_enabled, c.https_port}}) {
+    if (!on) continue;
+    if (std::find(ports.begin(), ports.end(), port) != ports.end()) {
       errors->push_back(name + ": two listeners on port " + std::to_string(port));
     }
-  }
-  if (c.http_enabled && c.https_enabled && c.http_port == c.https_port) {
-    errors->push_back(name + ": two listeners on port " + std::to_string(c.http_port));
+    ports.push_back(port);
   }
 }
 

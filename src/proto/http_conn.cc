@@ -72,6 +72,13 @@ void finish_request(Conn& c, const Context& ctx, const char* outcome) {
   c.deadline_ms = now_ms() + kLingerMs;
 }
 
+// A response cut short: logged with the request, counted, reset.
+Next abort_request(Conn& c, const Context& ctx, const char* why) {
+  finish_request(c, ctx, why);
+  ctx.stats->aborted++;
+  return {Want::Reset, 0};
+}
+
 Next handle(Conn& c, const Context& ctx, const Request& req) {
   c.req_ms = now_ms();
   HttpResponse r;
@@ -168,18 +175,14 @@ Next http_drive(Conn& c, const Context& ctx, bool timed_out) {
       }
       case ConnState::HttpRespond: {
         if (timed_out) {
-          finish_request(c, ctx, " (aborted: send timeout)");
-          ctx.stats->aborted++;
-          return {Want::Reset, 0};
+          return abort_request(c, ctx, " (aborted: send timeout)");
         }
         IoResult r = c.io->write(c, tx(c, ctx) + c.tx_off, c.tx_len - c.tx_off, c.image != nullptr);
         if (r.st == Io::WantWrite || r.st == Io::WantRead) {
           return {r.st == Io::WantWrite ? Want::Write : Want::Read, send_ms};
         }
         if (r.st != Io::Ok) {
-          finish_request(c, ctx, " (aborted: device went away)");
-          ctx.stats->aborted++;
-          return {Want::Reset, 0};
+          return abort_request(c, ctx, " (aborted: device went away)");
         }
         c.tx_off = static_cast<uint16_t>(c.tx_off + r.n);
         if (c.tx_off < c.tx_len) break;
@@ -192,18 +195,14 @@ Next http_drive(Conn& c, const Context& ctx, bool timed_out) {
       }
       case ConnState::HttpBody: {
         if (timed_out) {
-          finish_request(c, ctx, " (aborted: no progress within send_timeout)");
-          ctx.stats->aborted++;
-          return {Want::Reset, 0};
+          return abort_request(c, ctx, " (aborted: no progress within send_timeout)");
         }
         BodyStep b = stream_body(c, ctx);
         if (b.kind == BodyStep::Failed) {
           char why[96];
           snprintf(why, sizeof why, " (aborted after %llu bytes: %s)", static_cast<unsigned long long>(c.off),
                    b.why);
-          finish_request(c, ctx, why);
-          ctx.stats->aborted++;
-          return {Want::Reset, 0};
+          return abort_request(c, ctx, why);
         }
         if (b.kind == BodyStep::WaitRead) return {Want::Read, send_ms};
         if (b.kind != BodyStep::Done) return {Want::Write, send_ms};
