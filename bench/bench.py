@@ -120,6 +120,24 @@ class Otad:
         self.log.close()
 
 
+def start_nginx(w, servers):
+    """Writes w/nginx.conf (one worker, sendfile, our temp paths) with the given
+    server blocks and starts nginx on core 0; returns the process."""
+    conf = os.path.join(w, "nginx.conf")
+    with open(conf, "w") as f:
+        f.write(f"""daemon off; master_process on; worker_processes 1; user root;
+pid {w}/nginx.pid; error_log {w}/error.log; worker_rlimit_nofile 8192;
+events {{ worker_connections 4096; }}
+http {{
+  access_log {w}/access.log; sendfile on; tcp_nopush on;
+  client_body_temp_path {w}/tmp; proxy_temp_path {w}/tmp; fastcgi_temp_path {w}/tmp;
+  uwsgi_temp_path {w}/tmp; scgi_temp_path {w}/tmp;
+{servers}
+}}
+""")
+    return subprocess.Popen(pinned(["nginx", "-c", conf, "-p", w], 0), stderr=subprocess.DEVNULL)
+
+
 class Nginx:
     name = "nginx (HTTP)"
 
@@ -132,19 +150,7 @@ class Nginx:
     def start(self):
         self.port = free_port()
         w = self.work
-        conf = os.path.join(w, "nginx.conf")
-        with open(conf, "w") as f:
-            f.write(f"""daemon off; master_process on; worker_processes 1; user root;
-pid {w}/nginx.pid; error_log {w}/error.log; worker_rlimit_nofile 8192;
-events {{ worker_connections 4096; }}
-http {{
-  access_log {w}/access.log; sendfile on; tcp_nopush on;
-  client_body_temp_path {w}/tmp; proxy_temp_path {w}/tmp; fastcgi_temp_path {w}/tmp;
-  uwsgi_temp_path {w}/tmp; scgi_temp_path {w}/tmp;
-  server {{ listen 127.0.0.1:{self.port} backlog=4096; root {w}/www; }}
-}}
-""")
-        self.proc = subprocess.Popen(pinned(["nginx", "-c", conf, "-p", w], 0), stderr=subprocess.DEVNULL)
+        self.proc = start_nginx(w, f"  server {{ listen 127.0.0.1:{self.port} backlog=4096; root {w}/www; }}")
         wait_port(self.port)
         time.sleep(0.1)
 

@@ -21,7 +21,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench import cpu_s, free_port, hwm_kib, pinned, proc_tree, wait_port  # noqa: E402
+from bench import cpu_s, free_port, hwm_kib, pinned, proc_tree, start_nginx, wait_port  # noqa: E402
 
 ECDSA = "TLS-ECDHE-ECDSA-WITH-AES-128-GCM-SHA256"
 PSK = "TLS-PSK-WITH-AES-128-GCM-SHA256"
@@ -86,21 +86,9 @@ class Nginx(Server):
     def start(self, auth="none"):
         w, t = self.work, self.tls
         self.http, self.https = free_port(), free_port()
-        conf = os.path.join(w, "nginx.conf")
-        with open(conf, "w") as f:
-            f.write(f"""daemon off; master_process on; worker_processes 1; user root;
-pid {w}/nginx.pid; error_log {w}/error.log; worker_rlimit_nofile 8192;
-events {{ worker_connections 4096; }}
-http {{
-  access_log {w}/access.log; sendfile on; tcp_nopush on;
-  client_body_temp_path {w}/tmp; proxy_temp_path {w}/tmp; fastcgi_temp_path {w}/tmp;
-  uwsgi_temp_path {w}/tmp; scgi_temp_path {w}/tmp;
-  server {{ listen 127.0.0.1:{self.http} backlog=4096; root {w}/www; }}
+        self.proc = start_nginx(w, f"""  server {{ listen 127.0.0.1:{self.http} backlog=4096; root {w}/www; }}
   server {{ listen 127.0.0.1:{self.https} ssl backlog=4096; root {w}/www;
-           ssl_certificate {t['crt']}; ssl_certificate_key {t['key']}; ssl_protocols TLSv1.2; }}
-}}
-""")
-        self.proc = subprocess.Popen(pinned(["nginx", "-c", conf, "-p", w], 0), stderr=subprocess.DEVNULL)
+           ssl_certificate {t['crt']}; ssl_certificate_key {t['key']}; ssl_protocols TLSv1.2; }}""")
         wait_port(self.https)
         time.sleep(0.1)
 
