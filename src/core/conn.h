@@ -28,6 +28,8 @@ struct Conn;
 
 // What protocol drivers read and write through. The TLS implementation runs
 // its handshake inside the first read or write, so drivers never see it.
+// A read that returns Ok has n > 0: the peer closing is always Eof, so no
+// driver can spin on an empty read.
 struct Transport {
   virtual IoResult read(Conn& c, uint8_t* buf, size_t n) = 0;
   // more: further bytes follow at once (lets TCP coalesce header and body).

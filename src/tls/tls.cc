@@ -220,7 +220,11 @@ IoResult TlsServer::read(Conn& c, uint8_t* buf, size_t n) {
     IoResult h = handshake(t);
     if (h.st != Io::Ok) return h;
   }
-  return fold(mbedtls_ssl_read(&t.ssl, buf, n));
+  const int r = mbedtls_ssl_read(&t.ssl, buf, n);
+  // mbedTLS 2.28 reports a peer that closed TCP without close_notify (many
+  // embedded clients do) as 0 bytes read, not as an error.
+  if (r == 0 && n > 0) return {Io::Eof, 0, 0};
+  return fold(r);
 }
 
 IoResult TlsServer::write(Conn& c, const uint8_t* buf, size_t n, bool) {

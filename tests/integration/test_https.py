@@ -184,6 +184,28 @@ class Https(GatewayTest):
         s.close()
         self.g.wait_log(r"https: TLS handshake failed")
 
+    def test_peer_closing_without_close_notify(self):
+        # Many embedded TLS stacks just close TCP. The gateway must treat that
+        # as the end of the connection, at every point, and go on serving.
+        import socket
+        ctx = ssl.create_default_context(cafile=self.g.ca)
+        ctx.load_cert_chain(self.a["cert"], self.a["key"])
+        head = b"GET /firmware/demo.bin HTTP/1.1\r\nHost: gw\r\n\r\n"
+        for sent in (b"", head[:20], head):
+            s = ctx.wrap_socket(socket.create_connection(("127.0.0.1", self.g.https_port)), server_hostname="localhost")
+            s.sendall(sent)
+            if sent == head:  # a whole keep-alive response first, then the abrupt close
+                got = b""
+                while len(got.partition(b"\r\n\r\n")[2]) < len(self.image):
+                    got += s.recv(65536)
+                self.assertEqual(got.partition(b"\r\n\r\n")[2], self.image)
+            s.close()  # SSLSocket.close() sends no close_notify
+            r = self.fetch_cert(self.b, "/firmware/demo.bin", "--max-time", "10")
+            self.assertEqual(r.stdout[-3:], b"200", (sent, r.stderr))
+            self.assertEqual(r.stdout[:-4], self.image)
+        self.g.wait_log(r"closed in the middle of a request head \(20 bytes\)")
+        self.assertEqual(self.g.stop(timeout=5), 0)  # and it still answers SIGTERM at once
+
     def test_200_concurrent_downloads_intact(self):
         want = hashlib.sha256(self.image).hexdigest()
         ctx = ssl.create_default_context(cafile=self.g.ca)
