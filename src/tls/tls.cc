@@ -133,9 +133,14 @@ void set_claim(Conn& c, const unsigned char* id, size_t len) {
 int psk_cb(void* p, mbedtls_ssl_context* ssl, const unsigned char* id, size_t len) {
   auto* s = static_cast<TlsServer*>(p);
   auto* t = reinterpret_cast<TlsConn*>(ssl);
-  set_claim(*t->conn, id, len);
-  if (s->auth != Auth::Psk && s->auth != Auth::Any && s->auth != Auth::None) return -1;
   auto mac = parse_mac(std::string_view(reinterpret_cast<const char*>(id), len));
+  // A MAC in any spelling is logged in the one form the other lines use.
+  if (mac) {
+    memcpy(t->conn->mac, mac->str().c_str(), sizeof t->conn->mac);
+  } else {
+    set_claim(*t->conn, id, len);
+  }
+  if (s->auth != Auth::Psk && s->auth != Auth::Any && s->auth != Auth::None) return -1;
   if (!mac) return MBEDTLS_ERR_SSL_UNKNOWN_IDENTITY;
   const Device* d = s->registry->find(*mac);
   uint8_t key[64];

@@ -1,5 +1,5 @@
 """HTTPS with per-device credentials, against the real otad and real TLS
-clients (curl, openssl s_client, Python's ssl)."""
+clients (curl, openssl s_client, gnutls-cli, Python's ssl)."""
 import asyncio
 import hashlib
 import os
@@ -109,6 +109,33 @@ class Https(GatewayTest):
         self.assertNotIn(b"HTTP/1.1", out)
         self.g.wait_log(r"mac=30aea4041d8c https: TLS handshake failed: SSL - Verification of the message MAC failed")
         self.g.wait_log(r"mac=30aea40400ff https: TLS handshake failed: SSL - Unknown identity received")
+
+    def test_gnutls_cli_psk_and_certificate(self):
+        # A third TLS implementation beside OpenSSL and mbedTLS. (ECDHE-PSK is
+        # left out: gnutls-cli 3.7.9 crashes printing such a session, against
+        # any server.)
+        req = b"GET /firmware/demo.bin HTTP/1.1\r\nHost: gw\r\nConnection: close\r\n\r\n"
+        log = os.path.join(self.g.dir, "gnutls.log")
+
+        def gnutls(*args):
+            return subprocess.run(["gnutls-cli", "-p", str(self.g.https_port), "127.0.0.1", "--logfile", log,
+                                   "--priority", "NORMAL:-VERS-ALL:+VERS-TLS1.2", *args],
+                                  input=req, capture_output=True, timeout=20)
+
+        psk = ["--priority", "NORMAL:-VERS-ALL:+VERS-TLS1.2:-KX-ALL:+PSK", "--pskusername", "30:ae:a4:04:1d:8c"]
+        for args in (psk + ["--pskkey", self.a["psk"]],
+                     ["--x509cafile", self.g.ca, "--x509certfile", self.b["cert"], "--x509keyfile", self.b["key"],
+                      "--verify-hostname", "localhost"]):
+            r = gnutls(*args)
+            head, _, body = r.stdout.partition(b"\r\n\r\n")
+            self.assertIn(b"200 OK", head, (args, r.stderr[-300:]))
+            self.assertEqual(body, self.image)
+        self.g.wait_log(r"mac=30aea4041d8c https: GET /firmware/demo\.bin -> 200")
+        self.g.wait_log(r"mac=30aea4041d8d https: GET /firmware/demo\.bin -> 200")
+        r = gnutls(*psk, "--pskkey", self.b["psk"])  # b's key under a's name
+        self.assertNotEqual(r.returncode, 0)
+        self.assertNotIn(b"HTTP/1.1", r.stdout)
+        self.g.wait_log(r"mac=30aea4041d8c https: TLS handshake failed")
 
     def test_basic_auth(self):
         url = self.g.url + "/firmware/demo.bin"
