@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "cli/cli.h"
+#include "otad/crypto_init.h"
 #include "otad/fsutil.h"
 #include "otad/strict_num.h"
 
@@ -102,6 +103,10 @@ void notify_daemon(const Config& cfg) {
 using namespace otad::cli;
 
 int main(int argc, char** argv) {
+  if (!otad::crypto_init()) {
+    fprintf(stderr, "otactl: cannot initialise the crypto library\n");
+    return kExitFail;
+  }
   Args a;
   for (int i = 1; i < argc; ++i) {
     std::string s = argv[i];

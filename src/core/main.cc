@@ -9,6 +9,7 @@
 
 #include "core/server.h"
 #include "tls/tls.h"
+#include "otad/crypto_init.h"
 #include "otad/fsutil.h"
 #include "otad/log.h"
 
@@ -48,6 +49,10 @@ bool ensure_fd_budget(int64_t max_connections, size_t images) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (!crypto_init()) {
+    fprintf(stderr, "otad: cannot initialise the crypto library\n");
+    return 1;
+  }
   std::string config_path = "/etc/otad/otad.ini";
   bool check_only = false;
   for (int i = 1; i < argc; ++i) {

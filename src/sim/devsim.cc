@@ -38,6 +38,7 @@
 #include <string>
 #include <vector>
 
+#include "otad/crypto_init.h"
 #include "otad/strict_num.h"
 
 namespace {
@@ -355,6 +356,10 @@ void usage() {
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (!otad::crypto_init()) {
+    fprintf(stderr, "otad-sim: cannot initialise the crypto library\n");
+    return 1;
+  }
   if (argc < 2) usage();
   Opts o;
   std::string m = argv[1];
