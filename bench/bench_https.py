@@ -278,12 +278,22 @@ def main():
             q = lambda k: o[k] / r[k] if r[k] else float("nan")  # noqa: E731
             print(f"| {name:<31} | {n:>4} | {who:<16} | {q('throughput_MBps'):>6.2f} | {q('conn_per_s'):>6.2f} | "
                   f"{q('rss_kib'):>6.2f} | {q('cpu_s'):>6.2f} |")
+        # What one core can reach at best when every 1 MiB download pays a full
+        # ECDHE-ECDSA handshake: cipher time / (cipher time + handshake time).
+        hs = by.get(("HTTPS handshakes (HEAD)", 300, "otad"))
+        hs_ms = hs["cpu_s"] / 300 * 1000 if hs else None
+        if hs_ms:
+            print(f"otad: {hs_ms:.1f} ms of server CPU per ECDHE-ECDSA handshake (HEAD scenario)")
         for name, n, who, r in results:
             if "of_cipher" in r and r.get("bytes"):
                 lo, hi = r["of_cipher_range"]
                 print(f"otad {name} N={n}: {r['of_cipher']:.2f} of single-core AES-128-GCM speed (runs "
                       f"{lo:.2f}-{hi:.2f}, cipher {r['cipher_MBps']:.0f} MB/s alongside); server CPU "
                       f"{r['cpu_s'] / (r['bytes'] / 1e6) * 1000:.1f} ms per MB, handshakes included")
+                if hs_ms and ("ECDHE-ECDSA GET" in name or "curl client" in name):
+                    data_ms = (1 << 20) / 1e6 / r["cipher_MBps"] * 1000
+                    print(f"    a full handshake per 1 MiB download caps one core at "
+                          f"{data_ms / (data_ms + hs_ms):.2f} of cipher speed")
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
