@@ -342,16 +342,18 @@ Result<TlsServerPtr> tls_server_new(const Config& cfg, Auth auth, const Registry
 #else
   mbedtls_ssl_conf_min_version(&s->conf, MBEDTLS_SSL_MAJOR_VERSION_3, MBEDTLS_SSL_MINOR_VERSION_3);
 #endif
-  // mbedTLS 2.28's default curve order starts at P-521: five times the cost
-  // of P-256 per handshake on both ends. X25519 and P-256 are what ESP-IDF
-  // devices offer and what a router's CPU can afford.
+  // X25519 and P-256 only. An mbedTLS server takes the first group in the
+  // *client's* list that it also allows, and mbedTLS 2.28 clients (ESP-IDF 4.x
+  // among them) list P-521 and P-384 before P-256: with P-384 allowed here such
+  // a device negotiated it, at ten times the server CPU of a P-256 handshake.
+  // Every client that can check our P-256 certificate offers P-256.
 #if MBEDTLS_VERSION_NUMBER >= 0x03010000
   static const uint16_t kGroups[] = {MBEDTLS_SSL_IANA_TLS_GROUP_X25519, MBEDTLS_SSL_IANA_TLS_GROUP_SECP256R1,
-                                     MBEDTLS_SSL_IANA_TLS_GROUP_SECP384R1, MBEDTLS_SSL_IANA_TLS_GROUP_NONE};
+                                     MBEDTLS_SSL_IANA_TLS_GROUP_NONE};
   mbedtls_ssl_conf_groups(&s->conf, kGroups);
 #else
   static const mbedtls_ecp_group_id kCurves[] = {MBEDTLS_ECP_DP_CURVE25519, MBEDTLS_ECP_DP_SECP256R1,
-                                                 MBEDTLS_ECP_DP_SECP384R1, MBEDTLS_ECP_DP_NONE};
+                                                 MBEDTLS_ECP_DP_NONE};
   mbedtls_ssl_conf_curves(&s->conf, kCurves);
 #endif
   if ((r = mbedtls_ssl_conf_own_cert(&s->conf, &s->own_cert, &s->key)) != 0) {
