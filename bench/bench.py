@@ -73,10 +73,10 @@ def pinned(cmd, cpu):
     return cmd
 
 
-def run_sim(sim, args):
-    p = subprocess.run(pinned([sim, *args], 1), capture_output=True, text=True, timeout=600)
+def run_sim(sim, args, timeout=600):
+    p = subprocess.run(pinned([sim, *args], 1), capture_output=True, text=True, timeout=timeout)
     if p.returncode != 0:
-        raise SystemExit(f"simulator failed: {p.stdout}\n{p.stderr[-2000:]}")
+        raise SystemExit(f"simulator failed: {' '.join(args)}\n{p.stdout}\n{p.stderr[-2000:]}")
     return {k: float(v) for k, v in re.findall(r"(\w+)=([\d.]+)", p.stdout)}
 
 

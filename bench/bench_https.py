@@ -22,7 +22,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench import cpu_s, free_port, hwm_kib, pinned, proc_tree, start_nginx, wait_port  # noqa: E402
+from bench import cpu_s, free_port, hwm_kib, pinned, proc_tree, run_sim, start_nginx, wait_port  # noqa: E402
 
 ECDSA = "TLS-ECDHE-ECDSA-WITH-AES-128-GCM-SHA256"
 PSK = "TLS-PSK-WITH-AES-128-GCM-SHA256"
@@ -35,6 +35,11 @@ class Server:
 
     def pids(self):
         return proc_tree(self.proc.pid)
+
+    def docroot(self, image):
+        """For the peers: the image as a static file at /firmware/demo.bin."""
+        os.makedirs(os.path.join(self.work, "www/firmware"), exist_ok=True)
+        shutil.copy(image, os.path.join(self.work, "www/firmware/demo.bin"))
 
 
 class Otad(Server):
@@ -80,9 +85,8 @@ class Nginx(Server):
     def __init__(self, work, image, tls):
         super().__init__(work)
         self.tls = tls
-        os.makedirs(os.path.join(work, "www/firmware"), exist_ok=True)
+        self.docroot(image)
         os.makedirs(os.path.join(work, "tmp"), exist_ok=True)
-        shutil.copy(image, os.path.join(work, "www/firmware/demo.bin"))
 
     def start(self, auth="none"):
         w, t = self.work, self.tls
@@ -104,8 +108,7 @@ class Lighttpd(Server):
     def __init__(self, work, image, tls):
         super().__init__(work)
         self.tls = tls
-        os.makedirs(os.path.join(work, "www/firmware"), exist_ok=True)
-        shutil.copy(image, os.path.join(work, "www/firmware/demo.bin"))
+        self.docroot(image)
 
     def start(self, auth="none"):
         w, t = self.work, self.tls
@@ -205,13 +208,6 @@ def cipher_speed(b, secs):
     return speeds
 
 
-def run_sim(sim, args):
-    p = subprocess.run(pinned([sim, *args], 1), capture_output=True, text=True, timeout=900)
-    if p.returncode != 0:
-        raise SystemExit(f"simulator failed: {' '.join(args)}\n{p.stdout}\n{p.stderr[-2000:]}")
-    return {k: float(v) for k, v in re.findall(r"(\w+)=([\d.]+)", p.stdout)}
-
-
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--build", default="build")
@@ -297,7 +293,7 @@ def main():
                     if scheme.startswith("curl"):
                         m = run_curl(port, n, tls["ca"], 10 if scheme == "curl10" else None)
                     else:
-                        m = run_sim(sim, [scheme.split("-")[0], "--port", str(port), *args])
+                        m = run_sim(sim, [scheme.split("-")[0], "--port", str(port), *args], timeout=900)
                     m["cpu_s"] = cpu_s(pids) - c0
                     m["rss_kib"] = hwm_kib(pids)
                     s.stop()

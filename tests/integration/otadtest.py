@@ -141,6 +141,21 @@ class Gateway:
         return run(SIM, "tcpboot", "--port", str(self.port), *args, check=check, timeout=timeout)
 
 
+def recv_until(s, done=lambda data: False):
+    """Reads until the peer closes or done(data) holds. A reset counts as a
+    close: a server that closes with unread bytes of ours resets."""
+    data = bytearray()
+    while not done(data):
+        try:
+            d = s.recv(1 << 16)
+        except ConnectionResetError:
+            break
+        if not d:
+            break
+        data += d
+    return data
+
+
 def tcpboot_fetch(port, mac=b"30aea4041d8c", chunks=None, pause=0.0, timeout=10):
     """Talks tcpboot like the ESP32 network bootloader. Returns (size, sha1_hex, body)
     or (None, None, raw) when the gateway closed without a whole reply."""
@@ -152,17 +167,7 @@ def tcpboot_fetch(port, mac=b"30aea4041d8c", chunks=None, pause=0.0, timeout=10)
             for i in range(0, len(mac), chunks):
                 s.sendall(mac[i:i + chunks])
                 time.sleep(pause)
-        data = bytearray()
-        while True:
-            try:
-                d = s.recv(1 << 16)
-            except ConnectionResetError:
-                break  # closed with unread bytes of ours: a reset, still nothing sent
-            if not d:
-                break
-            data += d
-            if len(data) >= 24 and len(data) >= 24 + struct.unpack("<I", data[:4])[0]:
-                break
+        data = recv_until(s, lambda d: len(d) >= 24 and len(d) >= 24 + struct.unpack("<I", d[:4])[0])
         if len(data) < 24:
             return None, None, bytes(data)
         size = struct.unpack("<I", data[:4])[0]

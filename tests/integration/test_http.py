@@ -7,7 +7,7 @@ import tempfile
 import time
 import unittest
 
-from otadtest import SIM, GatewayTest, sha1, tcpboot_fetch
+from otadtest import SIM, GatewayTest, recv_until, sha1, tcpboot_fetch
 
 HTTP_CONFIG = """
 [http]
@@ -28,19 +28,11 @@ def http_gateway(test, **kw):
     return g
 
 
-def raw(port, request, read_all=True, timeout=10):
+def raw(port, request, timeout=10):
     """Sends bytes, returns everything until the server closes."""
     s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
     s.sendall(request)
-    out = bytearray()
-    while True:
-        try:
-            d = s.recv(1 << 16)
-        except ConnectionResetError:
-            break
-        if not d:
-            break
-        out += d
+    out = recv_until(s)
     s.close()
     return bytes(out)
 
