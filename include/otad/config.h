@@ -50,6 +50,7 @@ struct Config {
   std::string https_auth;  // none | psk | cert | password | any
   std::string cert_file, key_file, client_ca_file;
   std::string ciphersuites;
+  std::string groups;  // ECDHE groups offered, space-separated, preferred first
   int64_t max_tls_connections;
   int64_t max_handshakes;
   int64_t handshake_timeout;
@@ -58,14 +59,15 @@ struct Config {
   int64_t max_fragment_length;
 };
 
-enum class KeyType { Int, Bool, String, Choice, Addr };
+// Words: one or more space-separated words, each one of the choices, none twice.
+enum class KeyType { Int, Bool, String, Choice, Addr, Words };
 
 struct KeySpec {
   const char* section;
   const char* name;
   KeyType type;
   int64_t min, max;     // Int: range; String: max length (min = 1 when required)
-  const char* choices;  // Choice: "a|b|c"
+  const char* choices;  // Choice, Words: "a|b|c"
   const char* def;      // default, as it would be written in the file
   bool reloadable;      // false: a change needs a restart
   const char* unit;

@@ -112,6 +112,13 @@ const std::vector<KeySpec> kTable = {
      "Space-separated suites, strongest first (short names: otad --list-ciphersuites). TLS 1.2 "
      "is the minimum.",
      &C::ciphersuites},
+    {"https", "groups", KeyType::Words, 0, 0, "x25519|p256|p384", "x25519 p256", false, nullptr,
+     "ECDHE groups allowed, space-separated, preferred first: a device gets the first of these "
+     "it offers. X25519 and P-256 cost the gateway about the same; P-384 half as much again. "
+     "Debian's mbedTLS 2.28 reads only the first 11 groups a device lists, and mbedTLS 2.x "
+     "devices (ESP-IDF 4.x) list X25519 twelfth: they get P-256, and 'x25519' alone refuses "
+     "them. Every device must offer P-256 too, the curve of the gateway's certificate.",
+     &C::groups},
     {"https", "max_tls_connections", KeyType::Int, 1, 65536, nullptr, "256", false, "connections",
      "Fixed pool of TLS contexts (about 40 KiB each with Debian's mbedTLS); when all are busy, "
      "HTTPS stops accepting until one frees.",
@@ -135,6 +142,16 @@ const std::vector<KeySpec> kTable = {
      &C::max_fragment_length},
 };
 
+bool is_choice(std::string_view choices, std::string_view v) {
+  for (size_t i = 0; i <= choices.size();) {
+    size_t j = choices.find('|', i);
+    if (j == std::string_view::npos) j = choices.size();
+    if (choices.substr(i, j - i) == v) return true;
+    i = j + 1;
+  }
+  return false;
+}
+
 std::string set_value(Config& c, const KeySpec& k, std::string_view v) {
   switch (k.type) {
     case KeyType::Int: {
@@ -149,19 +166,26 @@ std::string set_value(Config& c, const KeySpec& k, std::string_view v) {
       c.*std::get<bool C::*>(k.field) = *b;
       return "";
     }
-    case KeyType::Choice: {
-      std::string_view choices = k.choices;
-      size_t i = 0;
-      while (i <= choices.size()) {
-        size_t j = choices.find('|', i);
-        if (j == std::string_view::npos) j = choices.size();
-        if (choices.substr(i, j - i) == v) {
-          c.*std::get<std::string C::*>(k.field) = std::string(v);
-          return "";
+    case KeyType::Choice:
+      if (!is_choice(k.choices, v)) return "'" + std::string(v) + "' is not one of " + k.choices;
+      c.*std::get<std::string C::*>(k.field) = std::string(v);
+      return "";
+    case KeyType::Words: {
+      std::vector<std::string_view> seen;
+      for (size_t i = 0; i < v.size();) {
+        size_t j = v.find_first_of(" \t", i);
+        if (j == std::string_view::npos) j = v.size();
+        std::string_view w = v.substr(i, j - i);
+        if (!w.empty()) {
+          if (!is_choice(k.choices, w)) return "'" + std::string(w) + "' is not one of " + k.choices;
+          if (std::find(seen.begin(), seen.end(), w) != seen.end()) return "'" + std::string(w) + "' given twice";
+          seen.push_back(w);
         }
         i = j + 1;
       }
-      return "'" + std::string(v) + "' is not one of " + k.choices;
+      if (seen.empty()) return "must name at least one of " + std::string(k.choices);
+      c.*std::get<std::string C::*>(k.field) = std::string(v);
+      return "";
     }
     case KeyType::Addr: {
       unsigned char buf[16];

@@ -18,6 +18,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <sstream>
 
@@ -73,6 +74,11 @@ class TlsServer final : public Transport {
   mbedtls_pk_context key;
   mbedtls_ssl_ticket_context ticket;
   std::vector<int> suites;
+#if MBEDTLS_VERSION_NUMBER >= 0x03010000
+  std::vector<uint16_t> groups;
+#else
+  std::vector<mbedtls_ecp_group_id> groups;
+#endif
   bool tickets = false;
   Auth auth = Auth::None;
   const Registry* registry = nullptr;
@@ -281,9 +287,16 @@ void TlsServer::shutdown_write(Conn& c) {
 }
 
 const char* TlsServer::error_text(int err) {
-  static char buf[128];
+  static char buf[256];
   if (err > 0) return strerror(err);
   mbedtls_strerror(err, buf, sizeof buf);
+  // mbedTLS's words for a negotiation failure point at its debug log, which
+  // an operator does not have; point at the keys that decide it instead.
+  if (err == MBEDTLS_ERR_SSL_NO_CIPHER_CHOSEN || err == MBEDTLS_ERR_SSL_NO_USABLE_CIPHERSUITE) {
+    size_t n = strlen(buf);
+    snprintf(buf + n, sizeof buf - n, " [the device's offer fits none of https.ciphersuites, https.groups%s]",
+             err == MBEDTLS_ERR_SSL_NO_USABLE_CIPHERSUITE ? ", or it lacks P-256 for the certificate" : "");
+  }
   return buf;
 }
 
@@ -335,6 +348,7 @@ Result<TlsServerPtr> tls_server_new(const Config& cfg, Auth auth, const Registry
   r = mbedtls_ssl_config_defaults(&s->conf, MBEDTLS_SSL_IS_SERVER, MBEDTLS_SSL_TRANSPORT_STREAM,
                                   MBEDTLS_SSL_PRESET_DEFAULT);
   if (r) return Err("https: " + mbed_err(r));
+  std::string w;
   mbedtls_ssl_conf_rng(&s->conf, mbedtls_ctr_drbg_random, &s->drbg);
 #if MBEDTLS_VERSION_NUMBER >= 0x03000000
   mbedtls_ssl_conf_min_tls_version(&s->conf, MBEDTLS_SSL_VERSION_TLS1_2);
@@ -342,26 +356,36 @@ Result<TlsServerPtr> tls_server_new(const Config& cfg, Auth auth, const Registry
 #else
   mbedtls_ssl_conf_min_version(&s->conf, MBEDTLS_SSL_MAJOR_VERSION_3, MBEDTLS_SSL_MINOR_VERSION_3);
 #endif
-  // X25519 and P-256 only. An mbedTLS server takes the first group in the
-  // *client's* list that it also allows, and mbedTLS 2.28 clients (ESP-IDF 4.x
-  // among them) list P-521 and P-384 before P-256: with P-384 allowed here such
-  // a device negotiated it, at ten times the server CPU of a P-256 handshake.
-  // Every client that can check our P-256 certificate offers P-256.
+  // Groups: https.groups, X25519 then P-256 by default. The server takes the
+  // first group of this list that the device offers. mbedTLS's own default
+  // list starts with P-521, Brainpool and P-384, all dearer than P-256 or
+  // X25519 (P-384: half as much again per handshake). mbedTLS 2.28 keeps only the first 11 groups a
+  // device lists, and mbedTLS 2.x devices list X25519 twelfth: they get P-256
+  // whatever is set here. The config table has already checked the words.
+  std::istringstream gwords(cfg.groups);
+  while (gwords >> w) {
 #if MBEDTLS_VERSION_NUMBER >= 0x03010000
-  static const uint16_t kGroups[] = {MBEDTLS_SSL_IANA_TLS_GROUP_X25519, MBEDTLS_SSL_IANA_TLS_GROUP_SECP256R1,
-                                     MBEDTLS_SSL_IANA_TLS_GROUP_NONE};
-  mbedtls_ssl_conf_groups(&s->conf, kGroups);
+    s->groups.push_back(w == "x25519" ? MBEDTLS_SSL_IANA_TLS_GROUP_X25519
+                        : w == "p256" ? MBEDTLS_SSL_IANA_TLS_GROUP_SECP256R1
+                                      : MBEDTLS_SSL_IANA_TLS_GROUP_SECP384R1);
 #else
-  static const mbedtls_ecp_group_id kCurves[] = {MBEDTLS_ECP_DP_CURVE25519, MBEDTLS_ECP_DP_SECP256R1,
-                                                 MBEDTLS_ECP_DP_NONE};
-  mbedtls_ssl_conf_curves(&s->conf, kCurves);
+    s->groups.push_back(w == "x25519" ? MBEDTLS_ECP_DP_CURVE25519
+                        : w == "p256" ? MBEDTLS_ECP_DP_SECP256R1
+                                      : MBEDTLS_ECP_DP_SECP384R1);
+#endif
+  }
+#if MBEDTLS_VERSION_NUMBER >= 0x03010000
+  s->groups.push_back(MBEDTLS_SSL_IANA_TLS_GROUP_NONE);
+  mbedtls_ssl_conf_groups(&s->conf, s->groups.data());
+#else
+  s->groups.push_back(MBEDTLS_ECP_DP_NONE);
+  mbedtls_ssl_conf_curves(&s->conf, s->groups.data());
 #endif
   if ((r = mbedtls_ssl_conf_own_cert(&s->conf, &s->own_cert, &s->key)) != 0) {
     return Err("https: certificate and key do not match: " + mbed_err(r));
   }
   // Suites: the configured list, narrowed to what the auth policy can use.
   std::istringstream words(cfg.ciphersuites);
-  std::string w;
   while (words >> w) {
     const Suite* found = nullptr;
     for (const Suite& su : kSuites) {

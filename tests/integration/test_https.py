@@ -26,12 +26,12 @@ handshake_timeout = 10
 """
 
 
-def https_gateway(test, auth="any", max_tls=256, max_hs=32, **kw):
+def https_gateway(test, auth="any", max_tls=256, max_hs=32, https_extra="", **kw):
     g = test.gateway(**kw)
     g.https_port = free_port()
     g.write_config(BASE_CONFIG.format(**g.settings) +
                    HTTPS_CONFIG.format(https_port=g.https_port, auth=auth, dir=g.dir, max_tls=max_tls,
-                                       max_hs=max_hs))
+                                       max_hs=max_hs) + https_extra)
     g.ctl("ca", "init")
     g.ca = os.path.join(g.dir, "tls/ca.crt")
     g.url = f"https://127.0.0.1:{g.https_port}"
@@ -253,6 +253,66 @@ class Https(GatewayTest):
         self.assertEqual(sum(results), 200)
         st = self.g.stats()
         self.assertGreaterEqual(st["peak_active"], 20)
+
+
+# The groups an mbedTLS 2.x device (ESP-IDF 4.x, otad-sim) offers, in its order.
+MBEDTLS2_GROUPS = ("P-521:brainpoolP512r1:P-384:brainpoolP384r1:P-256:secp256k1:brainpoolP256r1:P-224:secp224k1:"
+                   "P-192:secp192k1:X25519:X448")
+
+
+class TlsGroups(GatewayTest):
+    """https.groups: the gateway's order decides the ECDHE group."""
+
+    def s_client(self, g, groups):
+        # SECLEVEL=0, or OpenSSL would leave P-192 and secp192k1 out of the list.
+        p = subprocess.run(["openssl", "s_client", "-tls1_2", "-cipher", "DEFAULT:@SECLEVEL=0", "-groups", groups,
+                            "-CAfile", g.ca, "-connect", f"127.0.0.1:{g.https_port}"],
+                           input=b"", capture_output=True, timeout=20)
+        m = re.search(rb"Server Temp Key: ([^\n]+)", p.stdout)
+        return m.group(1).decode() if m else None
+
+    def sim(self, g, image):
+        p = subprocess.run([SIM, "https", "--port", str(g.https_port), "--path", "/firmware/demo.bin",
+                            "--devices", "3", "--ca", g.ca, "--expect-sha1", hashlib.sha1(image).hexdigest()],
+                           capture_output=True, text=True, timeout=60)
+        return p.stdout
+
+    def test_default_prefers_x25519_then_p256(self):
+        g = https_gateway(self, auth="none")
+        image = g.add_image(size=100000)
+        g.start()
+        self.assertEqual(self.s_client(g, "X25519:P-256"), "X25519, 253 bits")
+        self.assertEqual(self.s_client(g, "P-256:X25519"), "X25519, 253 bits")
+        # P-384 is not allowed: a device listing it first gets P-256.
+        self.assertEqual(self.s_client(g, "P-384:P-256"), "ECDH, prime256v1, 256 bits")
+        # mbedTLS 2.28 reads only the first 11 groups a device lists, and an
+        # mbedTLS 2.x device lists X25519 twelfth: it gets P-256.
+        self.assertEqual(self.s_client(g, MBEDTLS2_GROUPS), "ECDH, prime256v1, 256 bits")
+        self.assertRegex(self.sim(g, image), "ok=3 failed=0")
+        self.assertIsNone(self.s_client(g, "P-384"))
+        g.wait_log(r"mac=- https: TLS handshake failed: .* \[the device's offer fits none of https\.ciphersuites, "
+                   r"https\.groups, or it lacks P-256 for the certificate\]")
+
+    def test_x25519_only_and_p256_only(self):
+        g = https_gateway(self, auth="none", https_extra="groups = x25519\n")
+        image = g.add_image(size=100000)
+        g.start()
+        self.assertEqual(self.s_client(g, "P-256:X25519"), "X25519, 253 bits")
+        self.assertIsNone(self.s_client(g, "P-256"))
+        g.wait_log(r"mac=- https: TLS handshake failed: SSL - The server has no ciphersuites in common with the client "
+                   r"\[the device's offer fits none of https\.ciphersuites, https\.groups\]")
+        # The certificate is P-256, so a device must offer P-256 as well.
+        self.assertIsNone(self.s_client(g, "X25519"))
+        # The documented catch: mbedTLS 2.x devices are refused.
+        self.assertIsNone(self.s_client(g, MBEDTLS2_GROUPS))
+        self.assertRegex(self.sim(g, image), "ok=0 failed=3")
+        g.stop()
+        g = https_gateway(self, auth="none", https_extra="groups = p256\n")
+        image = g.add_image(size=100000)
+        g.start()
+        self.assertEqual(self.s_client(g, "X25519:P-256"), "ECDH, prime256v1, 256 bits")
+        self.assertIsNone(self.s_client(g, "X25519:P-384"))
+        self.assertRegex(self.sim(g, image), "ok=3 failed=0")
 
 
 class TlsBudget(GatewayTest):

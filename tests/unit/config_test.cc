@@ -63,6 +63,10 @@ TEST(Config, ErrorsNameFileLineKeyReason) {
       {"[http]\nno_update_status = 250\n", "must be 304 or 204"},
       {"[https]\nmax_fragment_length = 300\n", "must be 0, 512, 1024, 2048 or 4096"},
       {"[https]\nauth = magic\n", "https.auth: 'magic' is not one of none|psk|cert|password|any"},
+      {"[https]\ngroups = x25519 p521\n", "t.ini:2: https.groups: 'p521' is not one of x25519|p256|p384"},
+      {"[https]\ngroups = p256 x25519 p256\n", "t.ini:2: https.groups: 'p256' given twice"},
+      {"[https]\ngroups =\n", "t.ini:2: https.groups: must name at least one of x25519|p256|p384"},
+      {"[https]\ngroups = x25519,p256\n", "'x25519,p256' is not one of"},
   };
   for (const Case& c : cases) {
     Loaded l = load(c.text);
@@ -100,6 +104,9 @@ TEST(Config, ValuesParsed) {
   EXPECT_EQ(l.cfg.tcpboot_listen, "::1");
   EXPECT_EQ(l.cfg.tcpboot_read_timeout, 2);
   EXPECT_EQ(l.cfg.unknown_devices, "refuse");
+  Loaded g = load("[https]\ngroups =  x25519\tp384 \n");
+  ASSERT_TRUE(g.ok) << g.errors[0];
+  EXPECT_EQ(g.cfg.groups, "x25519\tp384");
 }
 
 TEST(Config, DumpRoundTrips) {
