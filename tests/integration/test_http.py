@@ -306,6 +306,19 @@ class Mixed(GatewayTest):
                             "--devices", "200", "--expect-sha1", sha1(image)], capture_output=True, text=True)
         self.assertRegex(p.stdout, "ok=200 failed=0", p.stderr)
 
+    def test_simulator_discard_still_checks_sizes(self):
+        # The benchmarks trust --verify discard to count every body byte.
+        g = http_gateway(self)
+        image = g.add_image(size=300001)
+        g.start()
+        base = [SIM, "http", "--port", str(g.http_port), "--path", "/firmware/demo.bin", "--devices", "20",
+                "--verify", "discard", "--expect-size"]
+        p = subprocess.run(base + [str(len(image))], capture_output=True, text=True)
+        self.assertRegex(p.stdout, f"ok=20 failed=0 bytes={20 * len(image)} ", p.stderr)
+        p = subprocess.run(base + [str(len(image) - 1)], capture_output=True, text=True)
+        self.assertRegex(p.stdout, "ok=0 failed=20", p.stderr)
+        self.assertIn(f"size {len(image)} unexpected", p.stderr)
+
 
 if __name__ == "__main__":
     unittest.main()

@@ -348,5 +348,29 @@ class TlsBudget(GatewayTest):
         self.assertNotIn("handshake not completed", g.log())
 
 
+class SimDiscard(GatewayTest):
+    def test_records_counted_without_decrypting(self):
+        # otad-sim --verify discard over TLS counts each record's plaintext
+        # (length minus the AEAD expansion) against Content-Length; the
+        # benchmarks rely on that count.
+        g = https_gateway(self, auth="none")
+        image = g.add_image(size=300001)
+        self.assertNotEqual(len(image) % 16384, 0)  # the last record is a short one
+        g.start()
+        base = [SIM, "https", "--port", str(g.https_port), "--path", "/firmware/demo.bin", "--devices", "10",
+                "--ca", g.ca, "--verify", "discard"]
+        for suite in ("TLS-ECDHE-ECDSA-WITH-AES-128-GCM-SHA256", "TLS-ECDHE-ECDSA-WITH-CHACHA20-POLY1305-SHA256"):
+            p = subprocess.run(base + ["--suite", suite, "--expect-size", str(len(image))], capture_output=True,
+                               text=True, timeout=60)
+            self.assertRegex(p.stdout, f"ok=10 failed=0 bytes={10 * len(image)} ", suite + p.stderr)
+        p = subprocess.run(base + ["--expect-size", str(len(image) + 1)], capture_output=True, text=True, timeout=60)
+        self.assertRegex(p.stdout, "ok=0 failed=10")
+        self.assertIn(f"size {len(image)} unexpected", p.stderr)
+        # Records are not decrypted, so the TLS session cannot go on.
+        p = subprocess.run(base + ["--ranges", "65536"], capture_output=True, text=True, timeout=60)
+        self.assertEqual(p.returncode, 2)
+        self.assertIn("one GET per connection", p.stderr)
+
+
 if __name__ == "__main__":
     unittest.main()
