@@ -13,6 +13,7 @@
 #include <mbedtls/ssl_ticket.h>
 #include <mbedtls/version.h>
 #include <mbedtls/x509_crt.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -193,11 +194,50 @@ std::optional<Mac> cert_mac(const mbedtls_x509_crt* crt) {
 
 }  // namespace
 
+// Resident memory per connection. Debian's mbedTLS 2.28 gives every context
+// two fixed record buffers of about 16.7 KB, and a session reset zeroes
+// both, so a pool entry that has carried one connection would keep about
+// 34 KB resident for good. A device that is downloading sends next to
+// nothing after its handshake, and an idle pool entry needs no bytes at
+// all: their pages go back to the kernel and read as zeros when touched
+// again. Only pages wholly inside a buffer are released. mbedTLS 3.x hides
+// these fields (and has MBEDTLS_SSL_VARIABLE_BUFFER_LENGTH for the purpose).
+namespace {
+void release_pages(unsigned char* from, unsigned char* to) {
+  static const uintptr_t page = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
+  const uintptr_t a = (reinterpret_cast<uintptr_t>(from) + page - 1) & ~(page - 1);
+  const uintptr_t b = reinterpret_cast<uintptr_t>(to) & ~(page - 1);
+  if (b > a) madvise(reinterpret_cast<void*>(a), b - a, MADV_DONTNEED);
+}
+
+// After the handshake: the input buffer beyond what mbedTLS still holds.
+void release_input_tail(mbedtls_ssl_context& ssl) {
+#if MBEDTLS_VERSION_NUMBER < 0x03000000
+  unsigned char* used = std::max(ssl.in_hdr + ssl.in_left, ssl.in_msg + ssl.in_msglen);
+  release_pages(used, ssl.in_buf + MBEDTLS_SSL_IN_CONTENT_LEN);
+#else
+  (void)ssl;
+#endif
+}
+
+// A context going back to the pool: both buffers (the next session reset
+// zeroes them anyway).
+void release_buffers(mbedtls_ssl_context& ssl) {
+#if MBEDTLS_VERSION_NUMBER < 0x03000000
+  release_pages(ssl.in_buf, ssl.in_buf + MBEDTLS_SSL_IN_CONTENT_LEN);
+  release_pages(ssl.out_buf, ssl.out_buf + MBEDTLS_SSL_OUT_CONTENT_LEN);
+#else
+  (void)ssl;
+#endif
+}
+}  // namespace
+
 IoResult TlsServer::handshake(TlsConn& t) {
   g_handshaking = &t;
   int r = mbedtls_ssl_handshake(&t.ssl);
   g_handshaking = nullptr;
   if (r != 0) return fold(r);
+  release_input_tail(t.ssl);
   // Established only once the identity checks below pass: until then a
   // failure is a failed handshake, logged as one.
   Conn& c = *t.conn;
@@ -474,6 +514,7 @@ void tls_detach(TlsServer& s, Conn& c) {
   auto* t = static_cast<TlsConn*>(c.tls_ctx);
   if (!t) return;
   if (!t->hs_done) s.handshaking--;
+  release_buffers(t->ssl);
   t->conn = nullptr;
   t->next_free = s.free_head;
   s.free_head = static_cast<uint32_t>(t - s.pool.get()) + 1;
