@@ -57,7 +57,9 @@ class Otad(Server):
     def write(self, http_port, https_port, auth):
         t = self.tls
         with open(self.conf, "w") as f:
-            f.write(f"[server]\nmax_connections = 1100\nlisten_backlog = 4096\nlog_level = warn\n"
+            # log_level stays at its default, info: one line per download, as
+            # nginx writes its access log.
+            f.write(f"[server]\nmax_connections = 1100\nlisten_backlog = 4096\n"
                     f"[catalog]\ndir = {self.work}/catalog\ndefault_platform = demo\n"
                     f"[devices]\nfile = {t['devices']}\n[tcpboot]\nenabled = no\n"
                     f"[http]\nenabled = yes\nlisten = 127.0.0.1\nport = {http_port}\n"
