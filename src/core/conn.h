@@ -119,6 +119,7 @@ struct Conn {
   uint8_t* buf = nullptr;  // fixed: max_head for requests + kRespHeadMax for responses
   uint16_t rx_len = 0, head_len = 0, tx_len = 0, tx_off = 0;
   bool keep_alive = false;
+  bool device_talking = false;  // Linger: the device sent bytes after its last request
   uint32_t requests = 0;
   int64_t req_ms = 0;
   char auth_id[13] = {};    // MAC proven by TLS (PSK identity or client certificate)

@@ -70,6 +70,7 @@ void finish_request(Conn& c, const Context& ctx, const char* outcome) {
   c.io->shutdown_write(c);
   c.state = ConnState::Linger;
   c.deadline_ms = now_ms() + kLingerMs;
+  c.device_talking = c.rx_len > c.head_len;
 }
 
 // A response cut short: logged with the request, counted, reset.
@@ -210,11 +211,19 @@ Next http_drive(Conn& c, const Context& ctx, bool timed_out) {
         break;
       }
       case ConnState::Linger: {
+        // Closing a socket with unread input makes the kernel reset the
+        // connection, and a reset can destroy response bytes the device has
+        // not read yet. So a device that sent more than it was answered is
+        // drained until it closes (or for 5 s); one that sent nothing more is
+        // closed at once, and its slot is free for the next device.
         if (timed_out || ctx.draining) return {Want::Close, 0};
         uint8_t sink[256];
         IoResult r = c.io->read(c, sink, sizeof sink);
-        if (r.st == Io::WantRead) return {Want::Read, c.deadline_ms - now_ms()};
-        if (r.st == Io::Ok) return {Want::Read, c.deadline_ms - now_ms()};
+        if (r.st == Io::WantRead) return c.device_talking ? Next{Want::Read, c.deadline_ms - now_ms()} : Next{Want::Close, 0};
+        if (r.st == Io::Ok) {
+          c.device_talking = true;
+          return {Want::Read, c.deadline_ms - now_ms()};
+        }
         return {Want::Close, 0};
       }
       default:

@@ -10,6 +10,7 @@
 //            [--ca FILE] [--cert FILE --key FILE] [--psk-identity ID --psk HEX]
 //            [--suite MBEDTLS-NAME]  https: client side of TLS (mbedTLS)
 //   common:  [--host H] [--expect-sha1 HEX] [--expect-size N] [--rate BYTES_PER_S]
+//            [--esp-tcp]             an ESP's TCP: lwIP's 1436-byte MSS and 5.7 KB window
 //            [--timeout S] [--verify sha1|none|discard]
 //
 // --verify discard keeps the client out of the way of a server benchmark:
@@ -30,6 +31,7 @@
 #include <mbedtls/version.h>
 #include <mbedtls/x509_crt.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/epoll.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -62,6 +64,7 @@ struct Opts {
   uint64_t mac_base = 0x30aea4000000ULL;
   int64_t expect_size = -1;
   int64_t rate = 0;    // bytes/s per device, 0 = unlimited
+  bool esp_tcp = false;
   uint64_t ranges = 0;  // esp_https_ota step; 0 = one GET
   int timeout_s = 120;
 };
@@ -418,7 +421,8 @@ void usage() {
   fprintf(stderr, "usage: otad-sim tcpboot|http|https --port P [--devices N] [--path /f] [--ranges B]\n"
                   "       [--head-only] [--ca F] [--cert F --key F] [--psk-identity ID --psk HEX]\n"
                   "       [--suite NAME] [--host H] [--mac-base HEX12] [--expect-sha1 HEX]\n"
-                  "       [--expect-size N] [--rate B/s] [--timeout S] [--verify sha1|none|discard]\n");
+                  "       [--expect-size N] [--rate B/s] [--esp-tcp] [--timeout S]\n"
+                  "       [--verify sha1|none|discard]\n");
   exit(2);
 }
 
@@ -440,8 +444,8 @@ int main(int argc, char** argv) {
   }
   for (int i = 2; i < argc; ++i) {
     std::string a = argv[i];
-    if (a == "--head-only") {
-      o.head_only = true;
+    if (a == "--head-only" || a == "--esp-tcp") {
+      (a == "--head-only" ? o.head_only : o.esp_tcp) = true;
       continue;
     }
     if (i + 1 >= argc) usage();
@@ -454,6 +458,7 @@ int main(int argc, char** argv) {
     else if (a == "--expect-sha1") o.expect_sha1 = v;
     else if (a == "--expect-size") o.expect_size = atoll(v.c_str());
     else if (a == "--rate") o.rate = atoll(v.c_str());
+
     else if (a == "--timeout") o.timeout_s = atoi(v.c_str());
     else if (a == "--ranges") o.ranges = strtoull(v.c_str(), nullptr, 10);
     else if (a == "--ca") o.ca = v;
@@ -510,6 +515,15 @@ int main(int argc, char** argv) {
     if (d.fd < 0) {
       fail(d, std::string("socket: ") + strerror(errno));
       continue;
+    }
+    // Before connect, so that the SYN carries them. On loopback the default
+    // 64 KiB MSS lets the server's kernel take a whole image into its send
+    // buffer at once; a device's small segments and window keep the server
+    // streaming, as on a real network.
+    if (o.esp_tcp) {
+      const int mss = 1436, window = 5744;
+      setsockopt(d.fd, IPPROTO_TCP, TCP_MAXSEG, &mss, sizeof mss);
+      setsockopt(d.fd, SOL_SOCKET, SO_RCVBUF, &window, sizeof window);
     }
     if (connect(d.fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0 && errno != EINPROGRESS) {
       fail(d, std::string("connect: ") + strerror(errno));

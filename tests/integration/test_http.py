@@ -263,6 +263,31 @@ class Downloads(GatewayTest):
         self.assertEqual(out, big)
         self.g.wait_log(r"bad request: 431")
 
+    def test_close_at_once_unless_the_device_sent_more(self):
+        req = b"GET /firmware/demo.bin HTTP/1.1\r\nHost: gw\r\nConnection: close\r\n\r\n"
+        # A device that sent nothing more: its slot is free as soon as the
+        # last byte is queued, while the device itself keeps its socket open.
+        quiet = socket.create_connection(("127.0.0.1", self.g.http_port), timeout=10)
+        quiet.sendall(req)
+        body = split(bytes(recv_until(quiet)))[2]
+        self.assertEqual(body, self.image)
+        self.assertEqual(self.g.stats()["active"], 0)
+        quiet.close()
+        # A device that sent bytes after its request (here a stray CRLF, then
+        # more while it reads slowly) is drained, never reset: closing on
+        # unread input would make the kernel send RST and could cut the image
+        # short at the device.
+        talky = socket.create_connection(("127.0.0.1", self.g.http_port), timeout=10)
+        talky.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 32768)  # otad's send queue stays full
+        talky.sendall(req + b"\r\n")
+        time.sleep(0.3)
+        talky.sendall(b"\r\n")
+        self.assertEqual(self.g.stats()["active"], 1)
+        got = recv_until(talky)  # a reset would raise ConnectionResetError
+        self.assertEqual(split(bytes(got))[2], self.image)
+        talky.close()
+        self.g.wait_log(r"GET /firmware/demo\.bin -> 200", count=2)
+
     def test_truncated_head_and_garbage(self):
         s = socket.create_connection(("127.0.0.1", self.g.http_port))
         s.sendall(b"GET /firmware/demo.bin HTTP/1.1\r\nHost: x\r\n")

@@ -348,16 +348,17 @@ class TlsBudget(GatewayTest):
         self.assertNotIn("handshake not completed", g.log())
 
     def test_record_buffers_released(self):
-        # 150 devices held open at once (each reads 60 kB/s). A downloading
+        # 150 devices downloading at once, each reading 100 kB/s with an ESP's
+        # TCP segment and window sizes, so otad is streaming to all of them. A downloading
         # device keeps little more than otad's output record buffer resident,
         # and contexts back in the pool keep nothing: after the fleet is done
         # most of the peak is returned.
         g = https_gateway(self, auth="none")
-        image = g.add_image(size=200000)
+        image = g.add_image(size=500000)
         g.start()
         before = status_kib(g.proc.pid, "VmRSS")
         p = subprocess.run([SIM, "https", "--port", str(g.https_port), "--path", "/firmware/demo.bin",
-                            "--devices", "150", "--rate", "60000", "--ca", g.ca,
+                            "--devices", "150", "--rate", "100000", "--esp-tcp", "--ca", g.ca,
                             "--expect-sha1", hashlib.sha1(image).hexdigest()],
                            capture_output=True, text=True, timeout=120)
         self.assertRegex(p.stdout, "ok=150 failed=0", p.stderr[-500:])
