@@ -58,7 +58,8 @@ enum class ConnState : uint8_t {
   HttpRead,     // http: reading a request head (or idle between keep-alive requests)
   HttpRespond,  // http: writing a response head (and any short text body)
   HttpBody,     // http: streaming image bytes
-  Linger,       // all sent, FIN sent: waiting for the device to close
+  Linger,       // all sent, FIN sent: waiting for the device to close (http: only
+                // when it sent more than its requests)
 };
 
 enum class Proto : uint8_t { Tcpboot, Http };

@@ -219,7 +219,9 @@ Next http_drive(Conn& c, const Context& ctx, bool timed_out) {
         if (timed_out || ctx.draining) return {Want::Close, 0};
         uint8_t sink[256];
         IoResult r = c.io->read(c, sink, sizeof sink);
-        if (r.st == Io::WantRead) return c.device_talking ? Next{Want::Read, c.deadline_ms - now_ms()} : Next{Want::Close, 0};
+        if (r.st == Io::WantRead) {
+          return c.device_talking ? Next{Want::Read, c.deadline_ms - now_ms()} : Next{Want::Close, 0};
+        }
         if (r.st == Io::Ok) {
           c.device_talking = true;
           return {Want::Read, c.deadline_ms - now_ms()};

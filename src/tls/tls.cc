@@ -388,7 +388,6 @@ Result<TlsServerPtr> tls_server_new(const Config& cfg, Auth auth, const Registry
   r = mbedtls_ssl_config_defaults(&s->conf, MBEDTLS_SSL_IS_SERVER, MBEDTLS_SSL_TRANSPORT_STREAM,
                                   MBEDTLS_SSL_PRESET_DEFAULT);
   if (r) return Err("https: " + mbed_err(r));
-  std::string w;
   mbedtls_ssl_conf_rng(&s->conf, mbedtls_ctr_drbg_random, &s->drbg);
 #if MBEDTLS_VERSION_NUMBER >= 0x03000000
   mbedtls_ssl_conf_min_tls_version(&s->conf, MBEDTLS_SSL_VERSION_TLS1_2);
@@ -399,9 +398,11 @@ Result<TlsServerPtr> tls_server_new(const Config& cfg, Auth auth, const Registry
   // Groups: https.groups, X25519 then P-256 by default. The server takes the
   // first group of this list that the device offers. mbedTLS's own default
   // list starts with P-521, Brainpool and P-384, all dearer than P-256 or
-  // X25519 (P-384: half as much again per handshake). mbedTLS 2.28 keeps only the first 11 groups a
-  // device lists, and mbedTLS 2.x devices list X25519 twelfth: they get P-256
-  // whatever is set here. The config table has already checked the words.
+  // X25519 (P-384: half as much again per handshake). mbedTLS 2.28 keeps only
+  // the first 11 groups a device lists, and mbedTLS 2.x devices list X25519
+  // twelfth: they get P-256 whatever is set here. The config table has
+  // already checked the words.
+  std::string w;
   std::istringstream gwords(cfg.groups);
   while (gwords >> w) {
 #if MBEDTLS_VERSION_NUMBER >= 0x03010000
