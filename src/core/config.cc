@@ -121,8 +121,8 @@ const std::vector<KeySpec> kTable = {
      &C::groups},
     {"https", "max_tls_connections", KeyType::Int, 1, 65536, nullptr, "256", false, "connections",
      "Fixed pool of TLS contexts; when all are busy, HTTPS stops accepting until one frees. With "
-     "Debian's mbedTLS a downloading device costs about 27 KiB of RAM, an idle context next to "
-     "nothing.",
+     "Debian's mbedTLS a downloading device costs about 27 KiB of RAM, a context once idle about "
+     "half that.",
      &C::max_tls_connections},
     {"https", "max_handshakes", KeyType::Int, 1, 65536, nullptr, "32", false, "handshakes",
      "TLS handshakes in progress at once; beyond it HTTPS stops accepting and devices wait in "
