@@ -64,7 +64,7 @@ struct Opts {
   uint64_t mac_base = 0x30aea4000000ULL;
   int64_t expect_size = -1;
   int64_t rate = 0;    // bytes/s per device, 0 = unlimited
-  bool esp_tcp = false;
+  bool esp_tcp = false;  // lwIP's MSS and receive window
   uint64_t ranges = 0;  // esp_https_ota step; 0 = one GET
   int timeout_s = 120;
 };
@@ -444,8 +444,12 @@ int main(int argc, char** argv) {
   }
   for (int i = 2; i < argc; ++i) {
     std::string a = argv[i];
-    if (a == "--head-only" || a == "--esp-tcp") {
-      (a == "--head-only" ? o.head_only : o.esp_tcp) = true;
+    if (a == "--head-only") {
+      o.head_only = true;
+      continue;
+    }
+    if (a == "--esp-tcp") {
+      o.esp_tcp = true;
       continue;
     }
     if (i + 1 >= argc) usage();
