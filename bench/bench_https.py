@@ -30,8 +30,8 @@ PSK = "TLS-PSK-WITH-AES-128-GCM-SHA256"
 
 
 class Server:
-    def __init__(self, work):
-        self.work = work
+    def __init__(self, work, tls):
+        self.work, self.tls = work, tls
         os.makedirs(work, exist_ok=True)
 
     def pids(self):
@@ -47,8 +47,8 @@ class Otad(Server):
     name = "otad"
 
     def __init__(self, work, b, image, tls):
-        super().__init__(work)
-        self.b, self.tls = b, tls
+        super().__init__(work, tls)
+        self.b = b
         self.conf = os.path.join(work, "otad.ini")
         self.write(1, 2, "none")
         subprocess.run([os.path.join(b, "otactl"), "--config", self.conf, "image", "add", image], check=True,
@@ -86,8 +86,7 @@ class Nginx(Server):
     name = "nginx"
 
     def __init__(self, work, image, tls):
-        super().__init__(work)
-        self.tls = tls
+        super().__init__(work, tls)
         self.docroot(image)
         os.makedirs(os.path.join(work, "tmp"), exist_ok=True)
 
@@ -109,8 +108,7 @@ class Lighttpd(Server):
     name = "lighttpd+mbedtls"
 
     def __init__(self, work, image, tls):
-        super().__init__(work)
-        self.tls = tls
+        super().__init__(work, tls)
         self.docroot(image)
 
     def start(self, auth="none"):

@@ -10,7 +10,8 @@
 namespace otad {
 namespace {
 
-constexpr const char* kProto = "http";
+// The log tag: which listener the connection came in on.
+const char* proto(const Conn& c) { return c.tls ? "https" : "http"; }
 constexpr int64_t kLingerMs = 5000;
 
 uint8_t* tx(Conn& c, const Context& ctx) { return c.buf + ctx.max_head; }
@@ -41,7 +42,7 @@ Next error_and_close(Conn& c, const Context& ctx, int status, const char* why) {
   c.image.reset();
   c.off = c.end = 0;
   snprintf(c.line, sizeof c.line, "%d (%s)", status, why);
-  CONN_LOG(LogLevel::Info, c, c.tls ? "https" : kProto, "bad request: %s", c.line);
+  CONN_LOG(LogLevel::Info, c, proto(c), "bad request: %s", c.line);
   ctx.stats->bad_requests++;
   c.state = ConnState::HttpRespond;
   return {Want::Write, ctx.cfg->http_send_timeout * 1000};
@@ -51,7 +52,7 @@ Next error_and_close(Conn& c, const Context& ctx, int status, const char* why) {
 // for the next request or wind it down.
 void finish_request(Conn& c, const Context& ctx, const char* outcome) {
   if (c.line[0]) {
-    CONN_LOG(LogLevel::Info, c, c.tls ? "https" : kProto, "%s%s in %.3f s", c.line, outcome,
+    CONN_LOG(LogLevel::Info, c, proto(c), "%s%s in %.3f s", c.line, outcome,
              (now_ms() - c.req_ms) / 1000.0);
   }
   c.line[0] = '\0';
@@ -121,7 +122,7 @@ void http_start(Conn& c, const Context& ctx) {
   c.off = c.end = 0;
   c.started_ms = c.req_ms = now_ms();
   c.deadline_ms = c.started_ms + (c.tls ? ctx.cfg->handshake_timeout : ctx.cfg->http_read_timeout) * 1000;
-  CONN_LOG(LogLevel::Debug, c, c.tls ? "https" : kProto, "connected (%u active)", ctx.stats->active);
+  CONN_LOG(LogLevel::Debug, c, proto(c), "connected (%u active)", ctx.stats->active);
 }
 
 Next http_drive(Conn& c, const Context& ctx, bool timed_out) {
@@ -166,7 +167,7 @@ Next http_drive(Conn& c, const Context& ctx, bool timed_out) {
             CONN_LOG(LogLevel::Info, c, "https", "TLS error: %s", c.io->error_text(r.err));
           }
           if (c.rx_len > 0) {
-            CONN_LOG(LogLevel::Info, c, kProto, "closed in the middle of a request head (%u bytes)", c.rx_len);
+            CONN_LOG(LogLevel::Info, c, proto(c), "closed in the middle of a request head (%u bytes)", c.rx_len);
           }
           return {Want::Close, 0};
         }

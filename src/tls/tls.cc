@@ -95,6 +95,8 @@ class TlsServer final : public Transport {
   const char* error_text(int err) override;
   bool ready(const Conn& c) override { return static_cast<const TlsConn*>(c.tls_ctx)->hs_done; }
   IoResult handshake(TlsConn& t);
+  // Ok once the handshake is done; else drives it on.
+  IoResult established(TlsConn& t) { return t.hs_done ? IoResult{Io::Ok, 0, 0} : handshake(t); }
 };
 
 namespace {
@@ -267,10 +269,7 @@ IoResult TlsServer::handshake(TlsConn& t) {
 
 IoResult TlsServer::read(Conn& c, uint8_t* buf, size_t n) {
   TlsConn& t = tc(c);
-  if (!t.hs_done) {
-    IoResult h = handshake(t);
-    if (h.st != Io::Ok) return h;
-  }
+  if (IoResult h = established(t); h.st != Io::Ok) return h;
   const int r = mbedtls_ssl_read(&t.ssl, buf, n);
   // mbedTLS 2.28 reports a peer that closed TCP without close_notify (many
   // embedded clients do) as 0 bytes read, not as an error.
@@ -280,10 +279,7 @@ IoResult TlsServer::read(Conn& c, uint8_t* buf, size_t n) {
 
 IoResult TlsServer::write(Conn& c, const uint8_t* buf, size_t n, bool) {
   TlsConn& t = tc(c);
-  if (!t.hs_done) {
-    IoResult h = handshake(t);
-    if (h.st != Io::Ok) return h;
-  }
+  if (IoResult h = established(t); h.st != Io::Ok) return h;
   // After WANT_WRITE mbedTLS must be called again with the same length; the
   // caller re-offers the same bytes.
   if (t.pending) n = t.pending;
@@ -294,10 +290,7 @@ IoResult TlsServer::write(Conn& c, const uint8_t* buf, size_t n, bool) {
 
 IoResult TlsServer::send_file(Conn& c, int file_fd, uint64_t off, size_t n) {
   TlsConn& t = tc(c);
-  if (!t.hs_done) {
-    IoResult h = handshake(t);
-    if (h.st != Io::Ok) return h;
-  }
+  if (IoResult h = established(t); h.st != Io::Ok) return h;
   if (t.pending) {
     n = t.pending;
     off = t.pending_off;
