@@ -5,6 +5,7 @@
 #include "tls/tls.h"
 
 #include <mbedtls/ctr_drbg.h>
+#include <mbedtls/ecdsa.h>
 #include <mbedtls/entropy.h>
 #include <mbedtls/error.h>
 #include <mbedtls/net_sockets.h>
@@ -353,6 +354,25 @@ std::string mbed_err(int r) {
   mbedtls_strerror(r, buf, sizeof buf);
   return buf;
 }
+#if MBEDTLS_VERSION_NUMBER < 0x03000000
+// Re-types a parsed EC key as MBEDTLS_PK_ECDSA so that signatures use it in
+// place. mbedTLS 2.x signs with a key of the parsed type (ECKEY) through a
+// fresh copy of it, which rebuilds the table of multiples of the curve's base
+// point for every ServerKeyExchange: a third of a handshake's CPU. An ECDSA-
+// typed key signs in place and keeps that table from its first signature on
+// (MBEDTLS_ECP_FIXED_POINT_OPTIM, on in Debian's build). Single-threaded, so
+// the shared table needs no lock. Other key types are left as they are.
+int keep_signing_table(mbedtls_pk_context& key) {
+  if (mbedtls_pk_get_type(&key) != MBEDTLS_PK_ECKEY) return 0;
+  mbedtls_pk_context ecdsa;
+  mbedtls_pk_init(&ecdsa);
+  int r = mbedtls_pk_setup(&ecdsa, mbedtls_pk_info_from_type(MBEDTLS_PK_ECDSA));
+  if (r == 0) r = mbedtls_ecdsa_from_keypair(mbedtls_pk_ec(ecdsa), mbedtls_pk_ec(key));
+  if (r == 0) std::swap(key, ecdsa);
+  mbedtls_pk_free(&ecdsa);
+  return r;
+}
+#endif
 }  // namespace
 
 Result<TlsServerPtr> tls_server_new(const Config& cfg, Auth auth, const Registry* registry) {
@@ -378,6 +398,15 @@ Result<TlsServerPtr> tls_server_new(const Config& cfg, Auth auth, const Registry
   r = mbedtls_pk_parse_keyfile(&s->key, cfg.key_file.c_str(), nullptr);
 #endif
   if (r) return Err("https: key_file " + cfg.key_file + ": " + mbed_err(r));
+#if MBEDTLS_VERSION_NUMBER >= 0x03000000
+  r = mbedtls_pk_check_pair(&s->own_cert.pk, &s->key, mbedtls_ctr_drbg_random, &s->drbg);
+#else
+  r = mbedtls_pk_check_pair(&s->own_cert.pk, &s->key);
+#endif
+  if (r) return Err("https: key_file " + cfg.key_file + " does not match cert_file " + cfg.cert_file);
+#if MBEDTLS_VERSION_NUMBER < 0x03000000
+  if ((r = keep_signing_table(s->key)) != 0) return Err("https: key_file " + cfg.key_file + ": " + mbed_err(r));
+#endif
   r = mbedtls_ssl_config_defaults(&s->conf, MBEDTLS_SSL_IS_SERVER, MBEDTLS_SSL_TRANSPORT_STREAM,
                                   MBEDTLS_SSL_PRESET_DEFAULT);
   if (r) return Err("https: " + mbed_err(r));
@@ -416,7 +445,7 @@ Result<TlsServerPtr> tls_server_new(const Config& cfg, Auth auth, const Registry
   mbedtls_ssl_conf_curves(&s->conf, s->groups.data());
 #endif
   if ((r = mbedtls_ssl_conf_own_cert(&s->conf, &s->own_cert, &s->key)) != 0) {
-    return Err("https: certificate and key do not match: " + mbed_err(r));
+    return Err("https: certificate: " + mbed_err(r));
   }
   // Suites: the configured list, narrowed to what the auth policy can use.
   std::istringstream words(cfg.ciphersuites);

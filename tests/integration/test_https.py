@@ -9,7 +9,7 @@ import ssl
 import subprocess
 import unittest
 
-from otadtest import BASE_CONFIG, SIM, GatewayTest, free_port, run
+from otadtest import BASE_CONFIG, OTAD, SIM, GatewayTest, free_port, run
 
 HTTPS_CONFIG = """
 [https]
@@ -313,6 +313,34 @@ class TlsGroups(GatewayTest):
         self.assertEqual(self.s_client(g, "X25519:P-256"), "ECDH, prime256v1, 256 bits")
         self.assertIsNone(self.s_client(g, "X25519:P-384"))
         self.assertRegex(self.sim(g, image), "ok=3 failed=0")
+
+
+class ServerKey(GatewayTest):
+    def test_key_that_does_not_match_the_certificate_is_refused_at_start(self):
+        g = https_gateway(self, auth="none")
+        g.add_image(size=4096)
+        # Another key on the same curve: it parses, but every signature it
+        # made would fail at the device. otad says so before it serves.
+        subprocess.run(["openssl", "ecparam", "-name", "prime256v1", "-genkey", "-noout",
+                        "-out", os.path.join(g.dir, "tls/server.key")], check=True, capture_output=True)
+        p = subprocess.run([OTAD, "--config", g.config], capture_output=True, text=True, timeout=10)
+        self.assertEqual(p.returncode, 2)
+        self.assertRegex(p.stderr, r"https: key_file \S+/tls/server\.key does not match cert_file \S+/tls/server\.crt")
+
+    def test_every_signature_verifies_while_the_signing_table_is_reused(self):
+        # The server key keeps its table of base-point multiples from the first
+        # signature on; each device checks a fresh ServerKeyExchange signature.
+        g = https_gateway(self, auth="none")
+        image = g.add_image(size=4096)
+        g.start()
+        p = subprocess.run([SIM, "https", "--port", str(g.https_port), "--path", "/firmware/demo.bin",
+                            "--devices", "60", "--ca", g.ca, "--expect-sha1", hashlib.sha1(image).hexdigest()],
+                           capture_output=True, text=True, timeout=120)
+        self.assertRegex(p.stdout, "ok=60 failed=0")
+        for _ in range(3):
+            r = curl("--cacert", g.ca, "--tlsv1.2", "--tls-max", "1.2", "--ciphers", "ECDHE-ECDSA-AES128-GCM-SHA256",
+                     "-o", "-", g.url + "/firmware/demo.bin")
+            self.assertEqual(r.stdout, image, r.stderr)
 
 
 class TlsBudget(GatewayTest):
