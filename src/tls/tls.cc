@@ -355,14 +355,16 @@ std::string mbed_err(int r) {
   return buf;
 }
 #if MBEDTLS_VERSION_NUMBER < 0x03000000
-// Re-types a parsed EC key as MBEDTLS_PK_ECDSA so that signatures use it in
-// place. mbedTLS 2.x signs with a key of the parsed type (ECKEY) through a
-// fresh copy of it, which rebuilds the table of multiples of the curve's base
-// point for every ServerKeyExchange: a third of a handshake's CPU. An ECDSA-
-// typed key signs in place and keeps that table from its first signature on
-// (MBEDTLS_ECP_FIXED_POINT_OPTIM, on in Debian's build). Single-threaded, so
-// the shared table needs no lock. Other key types are left as they are.
-int keep_signing_table(mbedtls_pk_context& key) {
+// Re-types a parsed EC key as MBEDTLS_PK_ECDSA so that ECDSA works on it in
+// place. mbedTLS 2.x signs and verifies with a key of the parsed type (ECKEY)
+// through a fresh copy of it, which rebuilds the table of multiples of the
+// curve's base point every time: for the server key, a fifth of a handshake's
+// CPU (ServerKeyExchange); for the client CA, a quarter of each device
+// certificate's check. An ECDSA-typed key keeps that table from its first
+// use on (MBEDTLS_ECP_FIXED_POINT_OPTIM, on in Debian's build); mbedTLS 3.x
+// ships the tables precomputed. Single-threaded, so the shared table needs
+// no lock. Other key types are left as they are.
+int ecdsa_in_place(mbedtls_pk_context& key) {
   if (mbedtls_pk_get_type(&key) != MBEDTLS_PK_ECKEY) return 0;
   mbedtls_pk_context ecdsa;
   mbedtls_pk_init(&ecdsa);
@@ -405,7 +407,7 @@ Result<TlsServerPtr> tls_server_new(const Config& cfg, Auth auth, const Registry
 #endif
   if (r) return Err("https: key_file " + cfg.key_file + " does not match cert_file " + cfg.cert_file);
 #if MBEDTLS_VERSION_NUMBER < 0x03000000
-  if ((r = keep_signing_table(s->key)) != 0) return Err("https: key_file " + cfg.key_file + ": " + mbed_err(r));
+  if ((r = ecdsa_in_place(s->key)) != 0) return Err("https: key_file " + cfg.key_file + ": " + mbed_err(r));
 #endif
   r = mbedtls_ssl_config_defaults(&s->conf, MBEDTLS_SSL_IS_SERVER, MBEDTLS_SSL_TRANSPORT_STREAM,
                                   MBEDTLS_SSL_PRESET_DEFAULT);
@@ -475,6 +477,11 @@ Result<TlsServerPtr> tls_server_new(const Config& cfg, Auth auth, const Registry
       if ((r = mbedtls_x509_crt_parse_file(&s->ca, cfg.client_ca_file.c_str())) != 0) {
         return Err("https: client_ca_file " + cfg.client_ca_file + ": " + mbed_err(r));
       }
+#if MBEDTLS_VERSION_NUMBER < 0x03000000
+      for (mbedtls_x509_crt* c = &s->ca; c && c->raw.p; c = c->next) {
+        if ((r = ecdsa_in_place(c->pk)) != 0) return Err("https: client_ca_file " + cfg.client_ca_file + ": " + mbed_err(r));
+      }
+#endif
       mbedtls_ssl_conf_ca_chain(&s->conf, &s->ca, nullptr);
       mbedtls_ssl_conf_authmode(&s->conf, auth == Auth::Cert ? MBEDTLS_SSL_VERIFY_REQUIRED
                                                               : MBEDTLS_SSL_VERIFY_OPTIONAL);
