@@ -70,6 +70,24 @@ struct Opts {
 };
 
 struct Tls {
+  Tls() {
+    mbedtls_entropy_init(&entropy);
+    mbedtls_ctr_drbg_init(&drbg);
+    mbedtls_ssl_config_init(&conf);
+    mbedtls_x509_crt_init(&ca);
+    mbedtls_x509_crt_init(&cert);
+    mbedtls_pk_init(&key);
+  }
+  ~Tls() {
+    mbedtls_pk_free(&key);
+    mbedtls_x509_crt_free(&cert);
+    mbedtls_x509_crt_free(&ca);
+    mbedtls_ssl_config_free(&conf);
+    mbedtls_ctr_drbg_free(&drbg);
+    mbedtls_entropy_free(&entropy);
+  }
+  Tls(const Tls&) = delete;
+  Tls& operator=(const Tls&) = delete;
   mbedtls_entropy_context entropy;
   mbedtls_ctr_drbg_context drbg;
   mbedtls_ssl_config conf;
@@ -371,12 +389,6 @@ void on_readable(Dev& d, const Opts& o) {
 }
 
 bool setup_tls(Tls& t, const Opts& o) {
-  mbedtls_entropy_init(&t.entropy);
-  mbedtls_ctr_drbg_init(&t.drbg);
-  mbedtls_ssl_config_init(&t.conf);
-  mbedtls_x509_crt_init(&t.ca);
-  mbedtls_x509_crt_init(&t.cert);
-  mbedtls_pk_init(&t.key);
   if (mbedtls_ctr_drbg_seed(&t.drbg, mbedtls_entropy_func, &t.entropy, nullptr, 0) ||
       mbedtls_ssl_config_defaults(&t.conf, MBEDTLS_SSL_IS_CLIENT, MBEDTLS_SSL_TRANSPORT_STREAM,
                                   MBEDTLS_SSL_PRESET_DEFAULT)) {
@@ -645,5 +657,10 @@ int main(int argc, char** argv) {
          o.devices, ok, o.devices - ok, static_cast<unsigned long long>(bytes), wall,
          bytes / 1e6 / (wall > 0 ? wall : 1), ok / (wall > 0 ? wall : 1), pct(0.50), pct(0.99),
          times.empty() ? 0.0 : times.back());
+  for (Dev& d : devs) {
+    if (d.ssl) mbedtls_ssl_free(d.ssl);
+    delete d.ssl;
+    mbedtls_md_free(&d.md);
+  }
   return ok == o.devices ? 0 : 1;
 }
