@@ -1,10 +1,19 @@
 #!/usr/bin/env bash
 # Sets up, builds (warnings are errors) and runs every test under CTest:
 # unit tests, fuzz-corpus replays and loopback tests of the real binaries.
+# Then the same tests again on a build with AddressSanitizer and UBSan, where
+# any report fails its test (OTAD_TEST_SANITIZE=0 leaves that pass out).
+# Extra arguments go to both ctest runs (e.g. -R https).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 contrib/debian-deps.sh gnutls-bin  # a third TLS client for the HTTPS tests
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DOTAD_WERROR=ON >/dev/null
 cmake --build build -j"$(nproc)"
-cd build
-ctest --output-on-failure -j"$(nproc)" "$@"
+(cd build && ctest --output-on-failure -j"$(nproc)" "$@")
+if [ "${OTAD_TEST_SANITIZE:-1}" != 0 ]; then
+  echo "== again under AddressSanitizer and UndefinedBehaviorSanitizer (build-asan)"
+  cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DOTAD_WERROR=ON \
+    -DCMAKE_CXX_FLAGS="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" >/dev/null
+  cmake --build build-asan -j"$(nproc)"
+  (cd build-asan && ctest --output-on-failure -j"$(nproc)" "$@")
+fi

@@ -9,7 +9,7 @@ import ssl
 import subprocess
 import unittest
 
-from otadtest import BASE_CONFIG, OTAD, SIM, GatewayTest, free_port, run
+from otadtest import ASAN, BASE_CONFIG, OTAD, SIM, GatewayTest, free_port, run
 
 HTTPS_CONFIG = """
 [https]
@@ -375,6 +375,7 @@ class TlsBudget(GatewayTest):
         self.assertRegex(p.stdout, "ok=150 failed=0", p.stderr[-500:])
         self.assertNotIn("handshake not completed", g.log())
 
+    @unittest.skipIf(ASAN, "AddressSanitizer's allocator, not otad's, sets RSS in this build")
     def test_record_buffers_released(self):
         # 150 devices downloading at once, each reading 100 kB/s with an ESP's
         # TCP segment and window sizes, so otad is streaming to all of them. A downloading
