@@ -10,7 +10,6 @@
 #include "core/server.h"
 #include "tls/tls.h"
 #include "otad/crypto_init.h"
-#include "otad/fsutil.h"
 #include "otad/log.h"
 
 using namespace otad;
@@ -105,19 +104,10 @@ int main(int argc, char** argv) {
   // Peers that vanish mid-send must surface as EPIPE, not kill the process.
   signal(SIGPIPE, SIG_IGN);
 
-  if (!cfg->pid_file.empty()) {
-    Status s = write_file_atomic(cfg->pid_file, std::to_string(getpid()) + "\n");
-    if (!s) {
-      fprintf(stderr, "otad: pid_file: %s\n", s.error().c_str());
-      return kExitConfig;
-    }
-  }
-  const std::string pid_file = cfg->pid_file;
   int rc;
   {
     Server server(config_path, std::move(*cfg), std::move(*cat), std::move(*reg));
     rc = server.run();
   }
-  if (!pid_file.empty()) unlink(pid_file.c_str());
   return rc;
 }

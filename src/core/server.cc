@@ -8,6 +8,7 @@
 
 #include <cstring>
 
+#include "otad/fsutil.h"
 #include "otad/log.h"
 
 namespace otad {
@@ -374,11 +375,25 @@ int Server::run() {
   if (http_.fd >= 0 && http_.auth == Auth::Password) {
     LOG_WARN("http: auth = password on a plain listener: passwords cross the network in clear");
   }
+  // The pid file means "up": otactl sends SIGHUP to this pid, and an init
+  // script may wait for the file. So it is written only once the signal
+  // handlers are in and the ports bound, and removed only by the process that
+  // wrote it (a second otad that fails to bind leaves the first one's alone).
+  std::string pid_file;
+  if (!cfg_.pid_file.empty()) {
+    Status s = write_file_atomic(cfg_.pid_file, std::to_string(getpid()) + "\n");
+    if (!s) {
+      LOG_ERROR("pid_file: %s", s.error().c_str());
+      return 2;
+    }
+    pid_file = cfg_.pid_file;
+  }
   LOG_INFO("otad %s ready: %zu image(s), %zu device(s), slab of %lld slots x %zu bytes",
            OTAD_VERSION, catalog_->images().size(), registry_.size(),
            static_cast<long long>(cfg_.max_connections), sizeof(Conn));
   event_base_dispatch(base_);
   log_stats("exit");
+  if (!pid_file.empty()) unlink(pid_file.c_str());
   LOG_INFO("otad stopped");
   return 0;
 }

@@ -1,11 +1,12 @@
 """SIGHUP reloads without cutting transfers; SIGTERM drains in-flight ones."""
+import os
 import signal
 import socket
 import subprocess
 import time
 import unittest
 
-from otadtest import SIM, GatewayTest, sha1, tcpboot_fetch
+from otadtest import OTAD, SIM, GatewayTest, sha1, tcpboot_fetch
 
 
 class Signals(GatewayTest):
@@ -50,6 +51,33 @@ class Signals(GatewayTest):
         out, err = slow.communicate(timeout=60)
         self.assertEqual(slow.returncode, 0, out + err)
         self.assertRegex(out, r"ok=3 failed=0")
+
+    def test_pid_file_written_when_up_and_left_alone_by_a_second_instance(self):
+        g = self.gateway()
+        image = g.add_image(size=8192)
+        pid_file = g.dir + "/otad.pid"
+        g.start(wait=False)
+        # The pid file means "up": once it exists the port answers and SIGHUP
+        # reloads (before the handlers are in, SIGHUP would end the process).
+        for _ in range(500):
+            if os.path.exists(pid_file):
+                break
+            time.sleep(0.01)
+        self.assertEqual(tcpboot_fetch(g.port)[2], image)
+        with open(pid_file) as f:
+            self.assertEqual(int(f.read()), g.proc.pid)
+        # A second otad on the same config cannot bind the port: it exits
+        # without touching the first one's pid file.
+        p = subprocess.run([OTAD, "--config", g.config], capture_output=True, text=True, timeout=20)
+        self.assertNotEqual(p.returncode, 0)
+        self.assertRegex(p.stderr, r"tcpboot: .*127\.0\.0\.1.*Address already in use")
+        with open(pid_file) as f:
+            self.assertEqual(int(f.read()), g.proc.pid)
+        g.ctl("reload")
+        g.wait_log(r"reloaded")
+        self.assertIsNone(g.proc.poll())
+        self.assertEqual(g.stop(), 0)
+        self.assertFalse(os.path.exists(pid_file))
 
     def test_sigterm_lets_20_in_flight_downloads_finish(self):
         g = self.gateway(shutdown_grace=60)
