@@ -29,7 +29,9 @@ const std::vector<KeySpec> kTable = {
     {"server", "log_level", KeyType::Choice, 0, 0, "error|warn|info|debug", "info", true, nullptr,
      "Lowest level written to stderr.", &C::log_level},
     {"server", "pid_file", KeyType::String, 0, 190, nullptr, "", false, nullptr,
-     "Where otad writes its pid (empty: nowhere). otactl reload signals this pid.", &C::pid_file},
+     "Where otad writes its pid once its ports are bound (empty: nowhere). otactl reload signals this "
+     "pid.",
+     &C::pid_file},
     {"catalog", "dir", KeyType::String, 1, 190, nullptr, "/var/lib/otad/catalog", true, nullptr,
      "Image store: one file per image, named by its SHA-256, plus manifest.ini. Relative paths are "
      "relative to the working directory.",

@@ -479,7 +479,9 @@ Result<TlsServerPtr> tls_server_new(const Config& cfg, Auth auth, const Registry
       }
 #if MBEDTLS_VERSION_NUMBER < 0x03000000
       for (mbedtls_x509_crt* c = &s->ca; c && c->raw.p; c = c->next) {
-        if ((r = ecdsa_in_place(c->pk)) != 0) return Err("https: client_ca_file " + cfg.client_ca_file + ": " + mbed_err(r));
+        if ((r = ecdsa_in_place(c->pk)) != 0) {
+          return Err("https: client_ca_file " + cfg.client_ca_file + ": " + mbed_err(r));
+        }
       }
 #endif
       mbedtls_ssl_conf_ca_chain(&s->conf, &s->ca, nullptr);
