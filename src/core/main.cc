@@ -1,7 +1,6 @@
 // otad: the OTA update gateway daemon.
 #include <signal.h>
 #include <sys/resource.h>
-#include <unistd.h>
 
 #include <cstdio>
 #include <cstring>
@@ -104,10 +103,6 @@ int main(int argc, char** argv) {
   // Peers that vanish mid-send must surface as EPIPE, not kill the process.
   signal(SIGPIPE, SIG_IGN);
 
-  int rc;
-  {
-    Server server(config_path, std::move(*cfg), std::move(*cat), std::move(*reg));
-    rc = server.run();
-  }
-  return rc;
+  Server server(config_path, std::move(*cfg), std::move(*cat), std::move(*reg));
+  return server.run();
 }

@@ -152,8 +152,8 @@ class Gateway:
         self.stop()
         # A sanitizer build reports to stderr, which is this log; whatever the
         # test asserted, such a report fails it.
-        report = SANITIZER_REPORT.search(self.log()) if self.log_path and os.path.exists(self.log_path) else None
-        text = self.log() if report else ""
+        text = self.log() if self.log_path and os.path.exists(self.log_path) else ""
+        report = SANITIZER_REPORT.search(text)
         shutil.rmtree(self.dir, ignore_errors=True)
         if report:
             raise AssertionError("otad's sanitizer report:\n" + text[max(0, report.start() - 200):][:6000])
