@@ -1,6 +1,9 @@
-// The request-head parser and the Range parser over arbitrary bytes.
+// The request-head parser, and what reads the parsed head (Range, query
+// parameters, Basic credentials), over arbitrary bytes.
+#include <string>
 #include <string_view>
 
+#include "otad/credentials.h"
 #include "otad/http.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -16,6 +19,19 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     std::string_view range = otad::http_header(r, data, "range");
     otad::RangeResult rr = otad::http_parse_range(range, 1000000);
     if (rr.kind == otad::RangeResult::Ok && (rr.first > rr.last || rr.last >= 1000000)) __builtin_trap();
+    std::string_view query = r.query.in(data);
+    for (std::string_view key : {"dev", "ver", "mode"}) {
+      bool found = false;
+      std::string_view v = otad::http_query_param(query, key, &found);
+      if (!found && !v.empty()) __builtin_trap();
+      if (found && !v.empty() && (v.data() < query.data() || v.data() + v.size() > query.data() + query.size()))
+        __builtin_trap();
+    }
+    std::string user, password;
+    if (otad::basic_credentials(otad::http_header(r, data, "authorization"), &user, &password) &&
+        user.size() + password.size() + 1 > 191) {
+      __builtin_trap();  // decoded into a 192-byte buffer
+    }
   }
   if (p.st == otad::Parse::Error && (p.status < 400 || p.status > 505)) __builtin_trap();
   // A full buffer is always a verdict: asking for more would have the driver
