@@ -50,6 +50,7 @@ struct Config {
   std::string https_auth;  // none | psk | cert | password | any
   std::string cert_file, key_file, client_ca_file;
   std::string ciphersuites;
+  std::string cipher_order;  // auto | listed
   std::string groups;  // ECDHE groups offered, space-separated, preferred first
   int64_t max_tls_connections;
   int64_t max_handshakes;

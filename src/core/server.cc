@@ -363,6 +363,7 @@ int Server::run() {
       return 2;
     }
     tls_ = std::move(*t);
+    LOG_INFO("https: %s", tls_summary(*tls_).c_str());
   }
   for (auto& w : wanted) {
     if (!w.on) continue;

@@ -28,6 +28,9 @@ Transport* tls_attach(TlsServer& s, Conn& c);
 // Returns c's context to the pool.
 void tls_detach(TlsServer& s, Conn& c);
 size_t tls_free_contexts(const TlsServer& s);
+// The cipher-suite preference in force and, with cipher_order = auto, the
+// speeds that chose it.
+const std::string& tls_summary(const TlsServer& s);
 // True while another connection may be accepted: a context is free and fewer
 // than max_handshakes handshakes are in progress.
 bool tls_accepting(const TlsServer& s);

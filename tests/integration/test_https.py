@@ -315,6 +315,68 @@ class TlsGroups(GatewayTest):
         self.assertRegex(self.sim(g, image), "ok=3 failed=0")
 
 
+class CipherOrder(GatewayTest):
+    """https.cipher_order: auto prefers the cipher this CPU runs faster, within
+    each key exchange; listed keeps the configured order."""
+
+    ECDSA = {"chacha": "ECDHE-ECDSA-CHACHA20-POLY1305", "aes": "ECDHE-ECDSA-AES128-GCM-SHA256"}
+    PSK = {"chacha": "PSK-CHACHA20-POLY1305", "aes": "PSK-AES128-GCM-SHA256"}
+
+    def negotiated(self, g, ciphers, extra=()):
+        p = subprocess.run(["openssl", "s_client", "-tls1_2", "-cipher", ciphers, "-CAfile", g.ca,
+                            "-connect", f"127.0.0.1:{g.https_port}", *extra],
+                           input=b"", capture_output=True, timeout=20)
+        m = re.search(rb"Cipher is (\S+)", p.stdout)
+        return m.group(1).decode() if m and m.group(1) != b"(NONE)" else None
+
+    def offers(self, suites):
+        # The client's own order must not matter: mbedTLS servers choose.
+        return [f"{suites['aes']}:{suites['chacha']}", f"{suites['chacha']}:{suites['aes']}"]
+
+    def test_auto_prefers_what_the_log_says_was_faster(self):
+        g = https_gateway(self)
+        g.add_image(size=4096)
+        creds, _ = add_device(g, "30:AE:A4:04:1D:8C", "--psk")
+        g.start()
+        g.wait_log(r"https: ChaCha20-Poly1305 \d+ MB/s, AES-128-GCM \d+ MB/s on this CPU: ")
+        m = re.search(r"https: ChaCha20-Poly1305 (\d+) MB/s, AES-128-GCM (\d+) MB/s on this CPU: "
+                      r"(ChaCha20 suites first|AES suites first|suites as listed \(within 10%\)); preference (.*)",
+                      g.log())
+        chacha, aes, verdict, order = int(m.group(1)), int(m.group(2)), m.group(3), m.group(4)
+        self.assertGreater(chacha, 0)
+        self.assertGreater(aes, 0)
+        want = {"ChaCha20 suites first": "chacha", "AES suites first": "aes", "suites as listed (within 10%)": "aes"}
+        self.assertEqual(verdict == "ChaCha20 suites first", chacha >= 1.1 * aes)
+        self.assertEqual(verdict == "AES suites first", aes >= 1.1 * chacha)
+        # Key exchanges keep the listed order whatever the cipher order.
+        kx = [n.split("-WITH-")[0] for n in order.split(", ")]
+        self.assertEqual(kx, ["TLS-ECDHE-ECDSA"] * 2 + ["TLS-ECDHE-PSK"] * 2 + ["TLS-PSK"] * 2)
+        for offer in self.offers(self.ECDSA):
+            self.assertEqual(self.negotiated(g, offer), self.ECDSA[want[verdict]], offer)
+        for offer in self.offers(self.PSK):
+            psk = ("-psk_identity", "30aea4041d8c", "-psk", creds["psk"])
+            self.assertEqual(self.negotiated(g, offer, psk), self.PSK[want[verdict]], offer)
+
+    def test_listed_keeps_the_configured_order(self):
+        g = https_gateway(self, auth="none",
+                          https_extra="cipher_order = listed\n"
+                                      "ciphersuites = ecdhe-ecdsa-chacha20 ecdhe-ecdsa-aes128-gcm\n")
+        g.add_image(size=4096)
+        g.start()
+        g.wait_log(r"https: suites as listed; preference TLS-ECDHE-ECDSA-WITH-CHACHA20-POLY1305-SHA256, "
+                   r"TLS-ECDHE-ECDSA-WITH-AES-128-GCM-SHA256")
+        for offer in self.offers(self.ECDSA):
+            self.assertEqual(self.negotiated(g, offer), self.ECDSA["chacha"], offer)
+        g.stop()
+        g = https_gateway(self, auth="none",
+                          https_extra="cipher_order = listed\n"
+                                      "ciphersuites = ecdhe-ecdsa-aes128-gcm ecdhe-ecdsa-chacha20\n")
+        g.add_image(size=4096)
+        g.start()
+        for offer in self.offers(self.ECDSA):
+            self.assertEqual(self.negotiated(g, offer), self.ECDSA["aes"], offer)
+
+
 class ServerKey(GatewayTest):
     def test_key_that_does_not_match_the_certificate_is_refused_at_start(self):
         g = https_gateway(self, auth="none")
