@@ -57,6 +57,7 @@ struct Config {
   int64_t handshake_timeout;
   bool session_tickets;
   int64_t ticket_lifetime;
+  int64_t session_cache;  // sessions kept for resumption by session ID; 0 = off
   int64_t max_fragment_length;
 };
 

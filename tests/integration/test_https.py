@@ -315,6 +315,76 @@ class TlsGroups(GatewayTest):
         self.assertRegex(self.sim(g, image), "ok=3 failed=0")
 
 
+class SessionCache(GatewayTest):
+    """Resumption by session ID, for devices that take no tickets (BearSSL):
+    openssl s_client -no_ticket resumes the way they do."""
+
+    REQ = b"GET /firmware/demo.bin HTTP/1.1\r\nHost: gw\r\nRange: bytes=0-9\r\nConnection: close\r\n\r\n"
+
+    def gateway_up(self, auth="any", https_extra=""):
+        self.g = https_gateway(self, auth=auth, https_extra=https_extra)
+        self.image = self.g.add_image(size=4096)
+        self.a, _ = add_device(self.g, "30:AE:A4:04:1D:8C", "--psk", "--cert")
+        self.b, _ = add_device(self.g, "30:AE:A4:04:1D:8D", "--psk")
+        self.sess = os.path.join(self.g.dir, "sess.pem")
+        self.g.start()
+
+    def s_client(self, *args, sess_out=False):
+        p = subprocess.run(["openssl", "s_client", "-ign_eof", "-tls1_2", "-no_ticket", "-CAfile", self.g.ca,
+                            "-connect", f"127.0.0.1:{self.g.https_port}", *args,
+                            *(["-sess_out", self.sess] if sess_out else ["-sess_in", self.sess])],
+                           input=self.REQ, capture_output=True, timeout=20)
+        reused = b"Reused, TLSv1.2" in p.stdout
+        head, _, body = p.stdout.partition(b"\r\n\r\n")
+        ok = b"206 Partial Content" in head and body.startswith(self.image[:10])
+        return reused, ok
+
+    def revoke(self, mac, reloads):
+        self.g.ctl("device", "revoke", mac)
+        self.g.wait_log(r"reloaded", count=reloads)
+
+    def test_certificate_session_resumes_and_a_revoked_device_cannot(self):
+        self.gateway_up()
+        cert = ("-cert", self.a["cert"], "-key", self.a["key"])
+        self.assertEqual(self.s_client(*cert, sess_out=True), (False, True))
+        for _ in range(2):
+            self.assertEqual(self.s_client(*cert), (True, True))  # resumed, and still names the device
+        self.g.wait_log(r"mac=30aea4041d8c https: GET /firmware/demo\.bin -> 206", count=3)
+        self.revoke("30aea4041d8c", 1)
+        self.assertEqual(self.s_client(*cert)[1], False)
+        self.g.wait_log(r"mac=30aea4041d8c https: TLS handshake failed: SSL - Unknown identity received")
+
+    def test_psk_session_resumes_naming_its_device_until_revoked(self):
+        self.gateway_up(auth="psk")
+        psk = ("-psk_identity", "30aea4041d8c", "-psk", self.a["psk"], "-cipher", "PSK")
+        self.assertEqual(self.s_client(*psk, sess_out=True), (False, True))
+        # auth = psk answers 401 to a request without a proven identity: the
+        # 206 shows the resumed session still carries the device.
+        self.assertEqual(self.s_client(*psk), (True, True))
+        self.g.wait_log(r"mac=30aea4041d8c https: GET /firmware/demo\.bin -> 206", count=2)
+        # Another device's session is its own.
+        other = os.path.join(self.g.dir, "other.pem")
+        subprocess.run(["openssl", "s_client", "-tls1_2", "-no_ticket", "-psk_identity", "30aea4041d8d", "-psk",
+                        self.b["psk"], "-cipher", "PSK", "-sess_out", other,
+                        "-connect", f"127.0.0.1:{self.g.https_port}"], input=b"", capture_output=True, timeout=20)
+        self.assertEqual(self.s_client(*psk), (True, True))
+        self.revoke("30aea4041d8c", 1)
+        # The cached session is dropped: a full handshake, which the
+        # revoked identity fails.
+        self.assertEqual(self.s_client(*psk), (False, False))
+        self.g.wait_log(r"mac=30aea4041d8c https: TLS handshake failed: SSL - Unknown identity received")
+
+    def test_suite_mismatch_and_cache_off_mean_a_full_handshake(self):
+        self.gateway_up(auth="none")
+        self.assertEqual(self.s_client("-cipher", "ECDHE-ECDSA-AES128-GCM-SHA256", sess_out=True), (False, True))
+        self.assertEqual(self.s_client("-cipher", "ECDHE-ECDSA-AES128-GCM-SHA256"), (True, True))
+        self.assertEqual(self.s_client("-cipher", "ECDHE-ECDSA-CHACHA20-POLY1305"), (False, True))
+        self.g.stop()
+        self.gateway_up(auth="none", https_extra="session_cache = 0\n")
+        self.assertEqual(self.s_client(sess_out=True), (False, True))
+        self.assertEqual(self.s_client(), (False, True))
+
+
 class CipherOrder(GatewayTest):
     """https.cipher_order: auto prefers the cipher this CPU runs faster, within
     each key exchange; listed keeps the configured order."""

@@ -1,0 +1,80 @@
+#include "otad/session_store.h"
+
+#include <cstdlib>
+#include <cstring>
+
+namespace otad {
+
+namespace {
+// Master secrets live here: wiped on eviction and at exit, through a
+// volatile pointer so the compiler cannot drop the stores.
+void wipe(void* p, size_t n) {
+  volatile uint8_t* v = static_cast<volatile uint8_t*>(p);
+  while (n--) *v++ = 0;
+}
+}  // namespace
+
+void SessionStore::Free::operator()(Entry* p) const { free(p); }
+
+SessionStore::SessionStore(size_t entries)
+    : slots_(entries ? static_cast<Entry*>(calloc(entries, sizeof(Entry))) : nullptr), n_(slots_ ? entries : 0) {}
+
+SessionStore::~SessionStore() {
+  // Only slots ever used hold secrets; wiping the rest would make every
+  // page resident at exit.
+  for (size_t i = 0; i < n_; ++i) {
+    if (slots_[i].id_len) wipe(&slots_[i], sizeof(Entry));
+  }
+}
+
+SessionStore::Entry* SessionStore::slot(const uint8_t* id, size_t id_len) const {
+  // Session IDs are 32 random bytes from the server's generator; the first
+  // eight, mixed (splitmix64's finalizer), index the table evenly whatever
+  // its size.
+  uint64_t h = 0;
+  memcpy(&h, id, id_len < 8 ? id_len : 8);
+  h ^= h >> 30;
+  h *= 0xbf58476d1ce4e5b9ull;
+  h ^= h >> 27;
+  h *= 0x94d049bb133111ebull;
+  h ^= h >> 31;
+  return &slots_[h % n_];
+}
+
+bool SessionStore::put(const uint8_t* id, size_t id_len, int64_t expires, const char* psk_mac,
+                       const uint8_t cred[32], const uint8_t* blob, size_t len) {
+  if (!n_ || id_len == 0 || id_len > sizeof(Entry::id) || len > kBlobMax) return false;
+  Entry* e = slot(id, id_len);
+  wipe(e, sizeof *e);
+  memcpy(e->id, id, id_len);
+  e->id_len = static_cast<uint8_t>(id_len);
+  e->expires = expires;
+  if (psk_mac) {
+    strncpy(e->psk_mac, psk_mac, sizeof e->psk_mac - 1);
+    memcpy(e->cred, cred, sizeof e->cred);
+  }
+  memcpy(e->blob, blob, len);
+  e->len = static_cast<uint16_t>(len);
+  return true;
+}
+
+const SessionStore::Entry* SessionStore::find(const uint8_t* id, size_t id_len, int64_t now) const {
+  if (!n_ || id_len == 0 || id_len > sizeof(Entry::id)) return nullptr;
+  const Entry* e = slot(id, id_len);
+  if (e->id_len != id_len || memcmp(e->id, id, id_len) != 0 || now >= e->expires) return nullptr;
+  return e;
+}
+
+void SessionStore::erase(const uint8_t* id, size_t id_len) {
+  if (!n_ || id_len == 0 || id_len > sizeof(Entry::id)) return;
+  Entry* e = slot(id, id_len);
+  if (e->id_len == id_len && memcmp(e->id, id, id_len) == 0) wipe(e, sizeof *e);
+}
+
+size_t SessionStore::in_use() const {
+  size_t k = 0;
+  for (size_t i = 0; i < n_; ++i) k += slots_[i].id_len != 0;
+  return k;
+}
+
+}  // namespace otad
