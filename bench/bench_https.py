@@ -99,7 +99,8 @@ class Nginx(Server):
         self.http, self.https = free_port(), free_port()
         self.proc = start_nginx(w, f"""  server {{ listen 127.0.0.1:{self.http} backlog=4096; root {w}/www; }}
   server {{ listen 127.0.0.1:{self.https} ssl backlog=4096; root {w}/www;
-           ssl_certificate {t['crt']}; ssl_certificate_key {t['key']}; ssl_protocols TLSv1.2; }}""")
+           ssl_certificate {t['crt']}; ssl_certificate_key {t['key']}; ssl_protocols TLSv1.2;
+           ssl_session_cache shared:SSL:1m; }}""")
         wait_port(self.https)
         time.sleep(0.1)
 
@@ -303,6 +304,13 @@ def main():
                           ["--devices", "100", *path, *ecdsa, "--ranges", "65536"], servers, "none"))
         scenarios.append(("HTTPS handshakes (HEAD)", 300, "https",
                           ["--devices", "300", "--path", "/firmware/demo.bin", "--head-only", *ecdsa], servers, "none"))
+        # Devices that take no tickets (BearSSL) and resume by session ID: one
+        # device's session, saved right after the server starts, offered by
+        # all 300 (the server's work per resumption is the same whoever asks).
+        sess = os.path.join(work, "session.bin")
+        scenarios.append(("HTTPS resumed by session ID", 300, "https-resume",
+                          ["--devices", "300", "--path", "/firmware/demo.bin", "--head-only", *ecdsa,
+                           "--session-in", sess], servers, "none"))
         results = []
         picked = {}  # (scenario, server) -> suite negotiated, where the server chose
         scenarios = [sc for sc in scenarios if a.only in sc[0]]
@@ -328,6 +336,9 @@ def main():
                         except OSError as e:
                             raise SystemExit(f"{name}: {e} (run as root, or leave it out with --only)")
                         cap.add(pids)
+                    if scheme == "https-resume":
+                        run_sim(sim, ["https", "--port", str(s.https), "--devices", "1", "--path", "/firmware/demo.bin",
+                                      "--head-only", *ecdsa, "--session-out", sess])
                     c0 = cpu_s(pids)
                     port = s.https if scheme.startswith(("https", "curl")) else s.http
                     if scheme.startswith("curl"):
@@ -371,6 +382,9 @@ def main():
             q = lambda k: o[k] / r[k] if r[k] else float("nan")  # noqa: E731
             print(f"| {name:<31} | {n:>4} | {who:<16} | {q('throughput_MBps'):>6.2f} | {q('conn_per_s'):>6.2f} | "
                   f"{q('rss_kib'):>6.2f} | {q('cpu_s'):>6.2f} |")
+        for name, n, who, r in results:
+            if "resumed" in r:
+                print(f"{name}: {who} resumed {r['resumed']:.0f} of {n} handshakes")
         for (name, who), suite in picked.items():
             print(f"{name}: {who} chose {suite} from curl's offer {CURL_BOTH}")
         # What one core can reach at best when every 1 MiB download pays a full

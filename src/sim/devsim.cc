@@ -9,6 +9,9 @@
 //            [--head-only]           one HEAD per device (handshake rate)
 //            [--ca FILE] [--cert FILE --key FILE] [--psk-identity ID --psk HEX]
 //            [--suite MBEDTLS-NAME]  https: client side of TLS (mbedTLS)
+//            [--session-out FILE]    https: no tickets; the first device's session is saved
+//            [--session-in FILE]     https: no tickets; every device offers that session (by ID),
+//                                    as a BearSSL device resumes; prints resumed=K
 //   common:  [--host H] [--expect-sha1 HEX] [--expect-size N] [--rate BYTES_PER_S]
 //            [--esp-tcp]             an ESP's TCP: lwIP's 1436-byte MSS and 5.7 KB window
 //            [--timeout S] [--verify sha1|none|discard]
@@ -66,6 +69,7 @@ struct Opts {
   int64_t rate = 0;    // bytes/s per device, 0 = unlimited
   bool esp_tcp = false;  // lwIP's MSS and receive window
   uint64_t ranges = 0;  // esp_https_ota step; 0 = one GET
+  std::string session_out, session_in;  // resumption by session ID
   int timeout_s = 120;
 };
 
@@ -77,8 +81,10 @@ struct Tls {
     mbedtls_x509_crt_init(&ca);
     mbedtls_x509_crt_init(&cert);
     mbedtls_pk_init(&key);
+    mbedtls_ssl_session_init(&session);
   }
   ~Tls() {
+    mbedtls_ssl_session_free(&session);
     mbedtls_pk_free(&key);
     mbedtls_x509_crt_free(&cert);
     mbedtls_x509_crt_free(&ca);
@@ -93,6 +99,8 @@ struct Tls {
   mbedtls_ssl_config conf;
   mbedtls_x509_crt ca, cert;
   mbedtls_pk_context key;
+  mbedtls_ssl_session session;  // --session-in
+  bool have_session = false, saved_session = false;
   int suites[2] = {0, 0};
   uint8_t psk[64];
   size_t psk_len = 0;
@@ -116,6 +124,7 @@ struct Dev {
   int64_t budget = 0;
   bool paused = false;
   uint32_t want = EPOLLOUT;
+  bool resumed = false;  // --session-in: the server took the offered session
   std::string why;
   // --verify discard over TLS: the body's records, read raw.
   bool raw = false;
@@ -421,6 +430,17 @@ bool setup_tls(Tls& t, const Opts& o) {
       return false;
     }
   }
+  if (!o.session_in.empty() || !o.session_out.empty()) {
+    mbedtls_ssl_conf_session_tickets(&t.conf, MBEDTLS_SSL_SESSION_TICKETS_DISABLED);
+  }
+  if (!o.session_in.empty()) {
+    FILE* f = fopen(o.session_in.c_str(), "rb");
+    unsigned char buf[4096];
+    size_t n = f ? fread(buf, 1, sizeof buf, f) : 0;
+    if (f) fclose(f);
+    if (n == 0 || mbedtls_ssl_session_load(&t.session, buf, n) != 0) return false;
+    t.have_session = true;
+  }
   if (!o.suite.empty()) {
     t.suites[0] = mbedtls_ssl_get_ciphersuite_id(o.suite.c_str());
     if (!t.suites[0]) return false;
@@ -429,12 +449,40 @@ bool setup_tls(Tls& t, const Opts& o) {
   return true;
 }
 
+// After a handshake: with --session-in, whether the server resumed the
+// offered session (it answers with the same ID); with --session-out, the
+// first device's session, saved.
+void session_done(Dev& d, Tls& t, const Opts& o) {
+  mbedtls_ssl_session got;
+  mbedtls_ssl_session_init(&got);
+  if (mbedtls_ssl_get_session(d.ssl, &got) == 0) {
+#if MBEDTLS_VERSION_NUMBER >= 0x03040000
+    const unsigned char* id = mbedtls_ssl_session_get_id(&got);
+    const unsigned char* want = mbedtls_ssl_session_get_id(&t.session);
+    const size_t len = mbedtls_ssl_session_get_id_len(&got);
+    d.resumed = t.have_session && len && len == mbedtls_ssl_session_get_id_len(&t.session) && !memcmp(id, want, len);
+#else
+    d.resumed = t.have_session && got.id_len && got.id_len == t.session.id_len &&
+                !memcmp(got.id, t.session.id, got.id_len);
+#endif
+    unsigned char buf[4096];
+    size_t n = 0;
+    if (!o.session_out.empty() && mbedtls_ssl_session_save(&got, buf, sizeof buf, &n) == 0) {
+      if (FILE* f = fopen(o.session_out.c_str(), "wb")) {
+        t.saved_session = fwrite(buf, 1, n, f) == n;
+        fclose(f);
+      }
+    }
+  }
+  mbedtls_ssl_session_free(&got);
+}
+
 void usage() {
   fprintf(stderr, "usage: otad-sim tcpboot|http|https --port P [--devices N] [--path /f] [--ranges B]\n"
                   "       [--head-only] [--ca F] [--cert F --key F] [--psk-identity ID --psk HEX]\n"
                   "       [--suite NAME] [--host H] [--mac-base HEX12] [--expect-sha1 HEX]\n"
                   "       [--expect-size N] [--rate B/s] [--esp-tcp] [--timeout S]\n"
-                  "       [--verify sha1|none|discard]\n");
+                  "       [--verify sha1|none|discard] [--session-out F | --session-in F]\n");
   exit(2);
 }
 
@@ -483,6 +531,8 @@ int main(int argc, char** argv) {
     else if (a == "--psk-identity") o.psk_id = v;
     else if (a == "--psk") o.psk_hex = v;
     else if (a == "--suite") o.suite = v;
+    else if (a == "--session-out") o.session_out = v;
+    else if (a == "--session-in") o.session_in = v;
     else if (a == "--verify") {
       o.verify = v == "sha1";
       o.discard = v == "discard";
@@ -551,6 +601,7 @@ int main(int argc, char** argv) {
       mbedtls_ssl_setup(d.ssl, &tls.conf);
       mbedtls_ssl_set_hostname(d.ssl, "localhost");
       mbedtls_ssl_set_bio(d.ssl, &d.fd, bio_send, bio_recv, nullptr);
+      if (tls.have_session) mbedtls_ssl_set_session(d.ssl, &tls.session);
     }
     epoll_event ev{};
     ev.events = EPOLLOUT;
@@ -598,6 +649,7 @@ int main(int argc, char** argv) {
           fail(d, std::string("handshake: ") + e);
           continue;
         }
+        if (tls.have_session || (!o.session_out.empty() && !tls.saved_session)) session_done(d, tls, o);
         d.st = St::SendReq;
       }
       if (d.st == St::SendReq) {
@@ -653,10 +705,20 @@ int main(int argc, char** argv) {
     if (devs[i].st != St::Done) fprintf(stderr, "device %zu: %s\n", i, devs[i].why.c_str());
   }
   printf("devices=%d ok=%d failed=%d bytes=%llu wall_s=%.3f throughput_MBps=%.1f conn_per_s=%.1f "
-         "p50_ms=%.1f p99_ms=%.1f max_ms=%.1f\n",
+         "p50_ms=%.1f p99_ms=%.1f max_ms=%.1f",
          o.devices, ok, o.devices - ok, static_cast<unsigned long long>(bytes), wall,
          bytes / 1e6 / (wall > 0 ? wall : 1), ok / (wall > 0 ? wall : 1), pct(0.50), pct(0.99),
          times.empty() ? 0.0 : times.back());
+  if (tls.have_session) {
+    int resumed = 0;
+    for (const Dev& d : devs) resumed += d.st == St::Done && d.resumed;
+    printf(" resumed=%d", resumed);
+  }
+  if (!o.session_out.empty() && !tls.saved_session) {
+    fprintf(stderr, "otad-sim: no session saved to %s\n", o.session_out.c_str());
+    ok = 0;
+  }
+  printf("\n");
   for (Dev& d : devs) {
     if (d.ssl) mbedtls_ssl_free(d.ssl);
     delete d.ssl;

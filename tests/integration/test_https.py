@@ -374,6 +374,17 @@ class SessionCache(GatewayTest):
         self.assertEqual(self.s_client(*psk), (False, False))
         self.g.wait_log(r"mac=30aea4041d8c https: TLS handshake failed: SSL - Unknown identity received")
 
+    def test_a_fleet_of_mbedtls_devices_without_tickets_resumes(self):
+        self.gateway_up(auth="none")
+        base = [SIM, "https", "--port", str(self.g.https_port), "--path", "/firmware/demo.bin", "--ca", self.g.ca,
+                "--expect-sha1", hashlib.sha1(self.image).hexdigest()]
+        p = subprocess.run(base + ["--devices", "1", "--session-out", self.sess], capture_output=True, text=True,
+                           timeout=60)
+        self.assertRegex(p.stdout, "ok=1 failed=0", p.stderr)
+        p = subprocess.run(base + ["--devices", "40", "--session-in", self.sess], capture_output=True, text=True,
+                           timeout=60)
+        self.assertRegex(p.stdout, "ok=40 failed=0 .* resumed=40", p.stderr)
+
     def test_suite_mismatch_and_cache_off_mean_a_full_handshake(self):
         self.gateway_up(auth="none")
         self.assertEqual(self.s_client("-cipher", "ECDHE-ECDSA-AES128-GCM-SHA256", sess_out=True), (False, True))
@@ -383,6 +394,12 @@ class SessionCache(GatewayTest):
         self.gateway_up(auth="none", https_extra="session_cache = 0\n")
         self.assertEqual(self.s_client(sess_out=True), (False, True))
         self.assertEqual(self.s_client(), (False, True))
+        base = [SIM, "https", "--port", str(self.g.https_port), "--path", "/firmware/demo.bin"]
+        sim_sess = os.path.join(self.g.dir, "sim-session.bin")
+        subprocess.run(base + ["--session-out", sim_sess], capture_output=True, timeout=60, check=True)
+        p = subprocess.run(base + ["--devices", "5", "--session-in", sim_sess], capture_output=True, text=True,
+                           timeout=60)
+        self.assertRegex(p.stdout, "ok=5 failed=0 .* resumed=0", p.stderr)
 
 
 class CipherOrder(GatewayTest):
