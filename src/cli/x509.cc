@@ -83,20 +83,26 @@ std::string validity(int years_from_now) {
 }
 
 // subjectAltName as DER: SEQUENCE of dNSName [2] / iPAddress [7]. Written by
-// hand because mbedTLS 2.28 has no setter for it.
+// hand because mbedTLS 2.28 has no setter for it. An address goes in twice:
+// as iPAddress, which OpenSSL, GnuTLS and browsers match, and as a dNSName
+// holding its text, because mbedTLS 2.x (ESP-IDF 4.x, Arduino-ESP32 2.x)
+// and BearSSL (ESP8266) match only dNSNames, and a device that reaches the
+// gateway as https://192.168.1.1/ would otherwise fail its name check.
 std::string san_der(const std::vector<std::string>& sans) {
   std::string body;
+  auto put = [&body](char tag, const void* p, size_t n) {
+    body += tag;
+    body += static_cast<char>(n);
+    body.append(static_cast<const char*>(p), n);
+  };
   for (const std::string& s : sans) {
-    unsigned char ip[4];
+    unsigned char ip[16];
     if (inet_pton(AF_INET, s.c_str(), ip) == 1) {
-      body += static_cast<char>(0x87);
-      body += static_cast<char>(4);
-      body.append(reinterpret_cast<char*>(ip), 4);
-    } else if (s.size() < 128) {
-      body += static_cast<char>(0x82);
-      body += static_cast<char>(s.size());
-      body += s;
+      put(static_cast<char>(0x87), ip, 4);
+    } else if (inet_pton(AF_INET6, s.c_str(), ip) == 1) {
+      put(static_cast<char>(0x87), ip, 16);
     }
+    if (s.size() < 128) put(static_cast<char>(0x82), s.data(), s.size());
   }
   std::string out(1, 0x30);
   if (body.size() < 128) {

@@ -9,6 +9,7 @@
 //            [--head-only]           one HEAD per device (handshake rate)
 //            [--ca FILE] [--cert FILE --key FILE] [--psk-identity ID --psk HEX]
 //            [--suite MBEDTLS-NAME]  https: client side of TLS (mbedTLS)
+//            [--server-name NAME]    https: the name checked against the certificate (default localhost)
 //            [--session-out FILE]    https: no tickets; the first device's session is saved
 //            [--session-in FILE]     https: no tickets; every device offers that session (by ID),
 //                                    as a BearSSL device resumes; prints resumed=K
@@ -70,6 +71,7 @@ struct Opts {
   bool esp_tcp = false;  // lwIP's MSS and receive window
   uint64_t ranges = 0;  // esp_https_ota step; 0 = one GET
   std::string session_out, session_in;  // resumption by session ID
+  std::string server_name = "localhost";
   int timeout_s = 120;
 };
 
@@ -482,7 +484,8 @@ void usage() {
                   "       [--head-only] [--ca F] [--cert F --key F] [--psk-identity ID --psk HEX]\n"
                   "       [--suite NAME] [--host H] [--mac-base HEX12] [--expect-sha1 HEX]\n"
                   "       [--expect-size N] [--rate B/s] [--esp-tcp] [--timeout S]\n"
-                  "       [--verify sha1|none|discard] [--session-out F | --session-in F]\n");
+                  "       [--verify sha1|none|discard] [--session-out F | --session-in F]\n"
+                  "       [--server-name NAME]\n");
   exit(2);
 }
 
@@ -532,6 +535,7 @@ int main(int argc, char** argv) {
     else if (a == "--psk") o.psk_hex = v;
     else if (a == "--suite") o.suite = v;
     else if (a == "--session-out") o.session_out = v;
+    else if (a == "--server-name") o.server_name = v;
     else if (a == "--session-in") o.session_in = v;
     else if (a == "--verify") {
       o.verify = v == "sha1";
@@ -599,7 +603,7 @@ int main(int argc, char** argv) {
       d.ssl = new mbedtls_ssl_context;
       mbedtls_ssl_init(d.ssl);
       mbedtls_ssl_setup(d.ssl, &tls.conf);
-      mbedtls_ssl_set_hostname(d.ssl, "localhost");
+      mbedtls_ssl_set_hostname(d.ssl, o.server_name.c_str());
       mbedtls_ssl_set_bio(d.ssl, &d.fd, bio_send, bio_recv, nullptr);
       if (tls.have_session) mbedtls_ssl_set_session(d.ssl, &tls.session);
     }

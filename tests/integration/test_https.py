@@ -402,6 +402,34 @@ class SessionCache(GatewayTest):
         self.assertRegex(p.stdout, "ok=5 failed=0 .* resumed=0", p.stderr)
 
 
+class ServerCertificateNames(GatewayTest):
+    """Devices reach a gateway by address as often as by name. mbedTLS 2.x
+    (ESP-IDF 4.x) and BearSSL match only dNSNames; OpenSSL matches an address
+    only against an iPAddress. otactl ca init writes an address as both."""
+
+    def test_every_client_verifies_the_gateway_by_address_and_by_name(self):
+        g = https_gateway(self, auth="none")
+        g.ctl("ca", "init", "--force", "--host", "192.0.2.7,gw.example,fd00::7")
+        image = g.add_image(size=20000)
+        g.start()
+        sha1 = hashlib.sha1(image).hexdigest()
+
+        def sim(name):
+            p = subprocess.run([SIM, "https", "--port", str(g.https_port), "--path", "/firmware/demo.bin",
+                                "--devices", "2", "--ca", g.ca, "--server-name", name, "--expect-sha1", sha1],
+                               capture_output=True, text=True, timeout=60)
+            return p.stdout + p.stderr
+
+        for name in ("127.0.0.1", "192.0.2.7", "fd00::7", "gw.example", "localhost"):
+            self.assertRegex(sim(name), "ok=2 failed=0", name)
+        self.assertRegex(sim("192.0.2.8"), "ok=0 failed=2")  # a name it was not issued for
+        for host in ("127.0.0.1", "192.0.2.7", "gw.example"):
+            r = curl("--cacert", g.ca, "--resolve", f"gw.example:{g.https_port}:127.0.0.1", "--connect-to",
+                     f"{host}:{g.https_port}:127.0.0.1:{g.https_port}", "-o", "/dev/null", "-w", "%{http_code}",
+                     f"https://{host}:{g.https_port}/firmware/demo.bin")
+            self.assertEqual(r.stdout, b"200", (host, r.stderr))
+
+
 class CipherOrder(GatewayTest):
     """https.cipher_order: auto prefers the cipher this CPU runs faster, within
     each key exchange; listed keeps the configured order."""
