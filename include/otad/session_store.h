@@ -1,7 +1,9 @@
 // TLS sessions kept for resumption by session ID (RFC 5246 §7.3), for
 // devices that take no session tickets: BearSSL on the ESP8266 resumes only
-// this way. A direct-mapped table of fixed slots, sized at start: a new
-// session evicts whatever shared its slot, and nothing is allocated later.
+// this way. A table of fixed slots, sized at start, where each session may
+// sit in one of two slots (two-choice hashing: far fewer devices evicting
+// each other than with one): a new session takes an empty one or evicts the
+// older, and nothing is allocated later.
 // Pure storage: the TLS code serializes the session and decides what a
 // cached entry is still worth (src/tls/tls.cc).
 #pragma once
@@ -47,7 +49,10 @@ class SessionStore {
   size_t in_use() const;
 
  private:
-  Entry* slot(const uint8_t* id, size_t id_len) const;
+  struct Pair {
+    Entry *a, *b;
+  };
+  Pair slots(const uint8_t* id, size_t id_len) const;
   struct Free {
     void operator()(Entry* p) const;
   };

@@ -150,9 +150,10 @@ const std::vector<KeySpec> kTable = {
     {"https", "session_cache", KeyType::Int, 0, 65536, nullptr, "1024", false, "sessions",
      "Sessions kept for resumption by session ID, for devices that take no tickets (BearSSL on "
      "the ESP8266 resumes only this way): a resumed handshake skips the ECDHE and signature "
-     "work. A fixed table of about 870 bytes a slot, resident only as slots fill; a new session "
-     "evicts the one that shared its slot, so allow a few slots per device that resumes this "
-     "way. 0 turns it off.",
+     "work. A fixed table of about 870 bytes a slot, resident only as slots fill; each session "
+     "may sit in one of two slots, and a new one takes a free slot or evicts the older of the "
+     "two, so allow some room over the number of devices that resume this way. 0 turns it "
+     "off.",
      &C::session_cache},
     {"https", "max_fragment_length", KeyType::Int, 0, 4096, nullptr, "0", false, "bytes",
      "Largest TLS record otad sends: 0 (16384), 512, 1024, 2048 or 4096, for RAM-poor clients "

@@ -27,24 +27,45 @@ SessionStore::~SessionStore() {
   }
 }
 
-SessionStore::Entry* SessionStore::slot(const uint8_t* id, size_t id_len) const {
-  // Session IDs are 32 random bytes from the server's generator; the first
-  // eight, mixed (splitmix64's finalizer), index the table evenly whatever
-  // its size.
-  uint64_t h = 0;
-  memcpy(&h, id, id_len < 8 ? id_len : 8);
+namespace {
+// splitmix64's finalizer: eight bytes of a session ID, spread evenly over
+// the table whatever its size.
+uint64_t mix(uint64_t h) {
   h ^= h >> 30;
   h *= 0xbf58476d1ce4e5b9ull;
   h ^= h >> 27;
   h *= 0x94d049bb133111ebull;
-  h ^= h >> 31;
-  return &slots_[h % n_];
+  return h ^ (h >> 31);
 }
+}  // namespace
+
+// Session IDs are 32 random bytes from the server's generator: bytes 0-7
+// pick one slot, bytes 8-15 the other.
+SessionStore::Pair SessionStore::slots(const uint8_t* id, size_t id_len) const {
+  uint64_t a = 0, b = 0;
+  memcpy(&a, id, id_len < 8 ? id_len : 8);
+  if (id_len > 8) memcpy(&b, id + 8, id_len < 16 ? id_len - 8 : 8);
+  return {&slots_[mix(a) % n_], &slots_[mix(b ^ 0x9e3779b97f4a7c15ull) % n_]};
+}
+
+namespace {
+bool holds(const SessionStore::Entry* e, const uint8_t* id, size_t id_len) {
+  return e->id_len == id_len && memcmp(e->id, id, id_len) == 0;
+}
+}  // namespace
 
 bool SessionStore::put(const uint8_t* id, size_t id_len, int64_t expires, const char* psk_mac,
                        const uint8_t cred[32], const uint8_t* blob, size_t len) {
   if (!n_ || id_len == 0 || id_len > sizeof(Entry::id) || len > kBlobMax) return false;
-  Entry* e = slot(id, id_len);
+  // Of the two slots: the one already holding this id, else an empty one,
+  // else the one whose session is older (it expires first).
+  auto [a, b] = slots(id, id_len);
+  Entry* e = holds(a, id, id_len)   ? a
+             : holds(b, id, id_len) ? b
+             : a->id_len == 0       ? a
+             : b->id_len == 0       ? b
+             : b->expires < a->expires ? b
+                                       : a;
   wipe(e, sizeof *e);
   memcpy(e->id, id, id_len);
   e->id_len = static_cast<uint8_t>(id_len);
@@ -60,15 +81,17 @@ bool SessionStore::put(const uint8_t* id, size_t id_len, int64_t expires, const 
 
 const SessionStore::Entry* SessionStore::find(const uint8_t* id, size_t id_len, int64_t now) const {
   if (!n_ || id_len == 0 || id_len > sizeof(Entry::id)) return nullptr;
-  const Entry* e = slot(id, id_len);
-  if (e->id_len != id_len || memcmp(e->id, id, id_len) != 0 || now >= e->expires) return nullptr;
-  return e;
+  auto [a, b] = slots(id, id_len);
+  const Entry* e = holds(a, id, id_len) ? a : holds(b, id, id_len) ? b : nullptr;
+  return e && now < e->expires ? e : nullptr;
 }
 
 void SessionStore::erase(const uint8_t* id, size_t id_len) {
   if (!n_ || id_len == 0 || id_len > sizeof(Entry::id)) return;
-  Entry* e = slot(id, id_len);
-  if (e->id_len == id_len && memcmp(e->id, id, id_len) == 0) wipe(e, sizeof *e);
+  auto [a, b] = slots(id, id_len);
+  for (Entry* e : {a, b}) {
+    if (holds(e, id, id_len)) wipe(e, sizeof *e);
+  }
 }
 
 size_t SessionStore::in_use() const {
