@@ -75,6 +75,17 @@ int cmd_ca(const std::string& verb, const Args& a) {
   printf("CA: %s (key %s)\nserver certificate: %s for %s\n", cfg.client_ca_file.c_str(),
          ca_key_path(cfg).c_str(), cfg.cert_file.c_str(), names.c_str());
   printf("devices verify the gateway with %s (esp_https_ota: cert_pem)\n", cfg.client_ca_file.c_str());
+  // The whole Certificate message (the certificate plus 10 bytes) must fit
+  // in one record of the size a device asks for: mbedTLS 2.28 never splits
+  // it. BearSSL devices with the smallest buffers ask for 512.
+  auto der = cert_der(server->cert);
+  const size_t msg = der ? der->size() + 10 : 0;
+  if (msg > 512) {
+    fprintf(stderr, "otactl: warning: the server certificate is %zu bytes; devices that ask for 512-byte "
+                    "records (BearSSL's smallest buffers) need it under 503: name fewer hosts\n", msg - 10);
+  } else {
+    printf("server certificate: %zu bytes (fits devices that ask for 512-byte records)\n", msg - 10);
+  }
   return kExitOk;
 }
 

@@ -140,8 +140,11 @@ Result<std::string> write_cert(Key& subject, Key& issuer, const std::string& sub
 #endif
   if (!r) r = mbedtls_x509write_crt_set_validity(&crt, validity(-1).c_str(), validity(years).c_str());
   if (!r) r = mbedtls_x509write_crt_set_basic_constraints(&crt, ca ? 1 : 0, ca ? 0 : -1);
-  if (!r) r = mbedtls_x509write_crt_set_subject_key_identifier(&crt);
-  if (!r) r = mbedtls_x509write_crt_set_authority_key_identifier(&crt);
+  // Key identifiers only on the CA. A leaf is sent in every handshake, and
+  // a device that asks for 512-byte records (BearSSL's smallest buffers)
+  // needs the whole Certificate message in one: mbedTLS 2.28 does not split
+  // it, and every byte of the leaf counts (see tls.cc, cert_message_len).
+  if (!r && ca) r = mbedtls_x509write_crt_set_subject_key_identifier(&crt);
   if (!r) {
     r = mbedtls_x509write_crt_set_key_usage(
         &crt, ca ? (MBEDTLS_X509_KU_KEY_CERT_SIGN | MBEDTLS_X509_KU_CRL_SIGN) : MBEDTLS_X509_KU_DIGITAL_SIGNATURE);
@@ -175,7 +178,7 @@ Result<Pem> make_ca(const std::string& name, int years) {
   Key k;
   Status s = gen_key(k, rng);
   if (!s) return Err(s.error());
-  auto cert = write_cert(k, k, "CN=" + name + ",O=otad", "CN=" + name + ",O=otad", true, false, {}, years, rng);
+  auto cert = write_cert(k, k, "CN=" + name, "CN=" + name, true, false, {}, years, rng);
   if (!cert) return Err(cert.error());
   return Pem{*cert, key_pem(k)};
 }
@@ -194,22 +197,26 @@ Result<Pem> make_leaf(const Pem& ca, const std::string& cn, const std::vector<st
   if (!r) mbedtls_x509_dn_gets(issuer, sizeof issuer, &cacrt.subject);
   mbedtls_x509_crt_free(&cacrt);
   if (r) return Err(err("CA certificate", r));
-  auto cert = write_cert(k, cak, "CN=" + cn + ",O=otad", issuer, false, server, sans, years, rng);
+  auto cert = write_cert(k, cak, "CN=" + cn, issuer, false, server, sans, years, rng);
   if (!cert) return Err(cert.error());
   return Pem{*cert, key_pem(k)};
 }
 
-Result<std::string> cert_fingerprint(const std::string& pem) {
+Result<std::string> cert_der(const std::string& pem) {
   mbedtls_x509_crt c;
   mbedtls_x509_crt_init(&c);
   int r = mbedtls_x509_crt_parse(&c, reinterpret_cast<const unsigned char*>(pem.c_str()), pem.size() + 1);
-  if (r) {
-    mbedtls_x509_crt_free(&c);
-    return Err(err("certificate", r));
-  }
-  uint8_t fp[32];
-  sha256_bytes({c.raw.p, c.raw.len}, fp);
+  std::string der = r ? "" : std::string(reinterpret_cast<const char*>(c.raw.p), c.raw.len);
   mbedtls_x509_crt_free(&c);
+  if (r) return Err(err("certificate", r));
+  return der;
+}
+
+Result<std::string> cert_fingerprint(const std::string& pem) {
+  auto der = cert_der(pem);
+  if (!der) return Err(der.error());
+  uint8_t fp[32];
+  sha256_bytes({reinterpret_cast<const uint8_t*>(der->data()), der->size()}, fp);
   return to_hex(fp, 32);
 }
 

@@ -16,6 +16,8 @@ Result<Pem> make_ca(const std::string& name, int years);
 // Signed by the CA (PEM key + cert). sans: DNS names or IPv4 literals.
 Result<Pem> make_leaf(const Pem& ca, const std::string& cn, const std::vector<std::string>& sans,
                       bool server, int years);
+// The certificate's DER bytes.
+Result<std::string> cert_der(const std::string& pem);
 // SHA-256 of the certificate's DER, hex: what devices.ini pins.
 Result<std::string> cert_fingerprint(const std::string& pem);
 

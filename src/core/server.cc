@@ -364,6 +364,7 @@ int Server::run() {
     }
     tls_ = std::move(*t);
     LOG_INFO("https: %s", tls_summary(*tls_).c_str());
+    if (!tls_warning(*tls_).empty()) LOG_WARN("%s", tls_warning(*tls_).c_str());
   }
   for (auto& w : wanted) {
     if (!w.on) continue;

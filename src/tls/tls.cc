@@ -81,6 +81,7 @@ class TlsServer final : public Transport {
   mbedtls_ssl_ticket_context ticket;
   std::vector<int> suites;
   std::string summary;  // the suite order and why, for the start-up log
+  std::string warning;  // something devices will trip over, for the start-up log
 #if MBEDTLS_VERSION_NUMBER >= 0x03010000
   std::vector<uint16_t> groups;
 #else
@@ -280,6 +281,14 @@ int cache_get(void* p, mbedtls_ssl_session* session) {
   return 0;
 }
 #endif
+
+// Bytes of the Certificate handshake message for this chain: header (4),
+// list length (3), and each certificate with its own length (3).
+size_t cert_message_len(const mbedtls_x509_crt& chain) {
+  size_t n = 7;
+  for (const mbedtls_x509_crt* c = &chain; c && c->raw.p; c = c->next) n += 3 + c->raw.len;
+  return n;
+}
 
 // The device MAC a client certificate names: subject CN, else a SAN dNSName.
 std::optional<Mac> cert_mac(const mbedtls_x509_crt* crt) {
@@ -507,6 +516,23 @@ Result<TlsServerPtr> tls_server_new(const Config& cfg, Auth auth, const Registry
   r = mbedtls_pk_check_pair(&s->own_cert.pk, &s->key);
 #endif
   if (r) return Err("https: key_file " + cfg.key_file + " does not match cert_file " + cfg.cert_file);
+  // mbedTLS 2.28 sends the Certificate message as one record whatever max
+  // fragment length was agreed, and a device that asked for less rejects it.
+  const size_t cert_msg = cert_message_len(s->own_cert);
+  if (cfg.max_fragment_length > 0 && cert_msg > static_cast<size_t>(cfg.max_fragment_length)) {
+    return Err("https: cert_file " + cfg.cert_file + ": its Certificate message is " + std::to_string(cert_msg) +
+               " bytes, more than max_fragment_length = " + std::to_string(cfg.max_fragment_length) +
+               ", and mbedTLS does not split it: every handshake would fail (otactl ca init makes a "
+               "certificate of about 460 bytes plus its names)");
+  }
+  for (size_t mfl : {512, 1024, 2048}) {
+    if (cert_msg > mfl) {
+      s->warning = "https: cert_file " + cfg.cert_file + ": its Certificate message is " + std::to_string(cert_msg) +
+                   " bytes: a device asking for records of " + std::to_string(mfl) +
+                   " bytes or less (BearSSL's setBufferSizes, mbedTLS's max fragment length) will fail its "
+                   "handshake; a certificate with fewer names or no chain fits";
+    }
+  }
 #if MBEDTLS_VERSION_NUMBER < 0x03000000
   if ((r = ecdsa_in_place(s->key)) != 0) return Err("https: key_file " + cfg.key_file + ": " + mbed_err(r));
 #endif
@@ -686,6 +712,8 @@ void tls_detach(TlsServer& s, Conn& c) {
 size_t tls_free_contexts(const TlsServer& s) { return s.free_count; }
 
 const std::string& tls_summary(const TlsServer& s) { return s.summary; }
+
+const std::string& tls_warning(const TlsServer& s) { return s.warning; }
 
 bool tls_accepting(const TlsServer& s) { return s.free_count > 0 && s.handshaking < s.max_handshakes; }
 

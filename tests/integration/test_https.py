@@ -430,6 +430,50 @@ class ServerCertificateNames(GatewayTest):
             self.assertEqual(r.stdout, b"200", (host, r.stderr))
 
 
+class SmallRecordDevices(GatewayTest):
+    """mbedTLS 2.28 sends the Certificate message as one record whatever max
+    fragment length a device asked for, so the server certificate must fit
+    the smallest (512, BearSSL's smallest buffers)."""
+
+    REQ = b"GET /firmware/demo.bin HTTP/1.1\r\nHost: gw\r\nRange: bytes=0-9\r\nConnection: close\r\n\r\n"
+
+    def s_client_512(self, g):
+        p = subprocess.run(["openssl", "s_client", "-ign_eof", "-tls1_2", "-maxfraglen", "512", "-CAfile", g.ca,
+                            "-cipher", "ECDHE-ECDSA-AES128-GCM-SHA256", "-connect", f"127.0.0.1:{g.https_port}"],
+                           input=self.REQ, capture_output=True, timeout=20)
+        return b"206 Partial Content" in p.stdout
+
+    def test_the_certificate_otactl_makes_fits_and_a_larger_one_is_flagged(self):
+        g = https_gateway(self, auth="none")
+        r = g.ctl("ca", "init", "--force", "--host", "192.168.1.1,gateway.home.arpa")
+        self.assertRegex(r.stdout, r"server certificate: \d+ bytes \(fits devices that ask for 512-byte records\)")
+        g.add_image(size=4096)
+        g.start()
+        self.assertTrue(self.s_client_512(g))
+        self.assertNotIn("Certificate message is", g.log())
+        g.stop()
+        # Twenty names: too large for 512-byte records. otactl says so, otad
+        # warns at start, and a device asking for 512 fails as predicted.
+        g = https_gateway(self, auth="none")
+        many = ",".join(f"gw{i}.home.arpa" for i in range(20))
+        r = g.ctl("ca", "init", "--force", "--host", many)
+        self.assertRegex(r.stderr, r"warning: the server certificate is \d+ bytes; devices that ask for 512-byte "
+                                   r"records .* need it under 503")
+        g.add_image(size=4096)
+        g.start()
+        g.wait_log(r"warn  https: cert_file \S+: its Certificate message is \d+ bytes: a device asking for records "
+                   r"of 512 bytes or less .* will fail its handshake")
+        self.assertFalse(self.s_client_512(g))
+        g.stop()
+        # An operator who sets max_fragment_length = 512 with it would fail
+        # every handshake: refused at start.
+        with open(g.config) as f:
+            g.write_config(f.read().replace("handshake_timeout = 10", "handshake_timeout = 10\nmax_fragment_length = 512"))
+        p = subprocess.run([OTAD, "--config", g.config], capture_output=True, text=True, timeout=10)
+        self.assertEqual(p.returncode, 2)
+        self.assertRegex(p.stderr, r"its Certificate message is \d+ bytes, more than max_fragment_length = 512")
+
+
 class CipherOrder(GatewayTest):
     """https.cipher_order: auto prefers the cipher this CPU runs faster, within
     each key exchange; listed keeps the configured order."""
