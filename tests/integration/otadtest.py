@@ -2,6 +2,7 @@
 a temp directory and talks to it the way devices do. No mocks."""
 import hashlib
 import os
+import random
 import re
 import shutil
 import signal
@@ -35,9 +36,24 @@ SANITIZER_REPORT = re.compile(r"ERROR: (?:AddressSanitizer|LeakSanitizer)|runtim
 
 
 def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A port otad can listen on a moment later. Not one the kernel hands out
+    for port 0: those come from the ephemeral range, where the simulators'
+    thousands of client connections (in tests running side by side) take
+    their local ports too, so one could occupy it before otad binds. Below
+    that range only another test's random pick can collide, and the bind
+    check makes that rare."""
+    with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+        lo = int(f.read().split()[0])
+    rng = random.SystemRandom()
+    for _ in range(200):
+        port = rng.randrange(10000, max(lo, 10001))
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+                return port
+            except OSError:
+                continue
+    raise OSError("no free port below the ephemeral range")
 
 
 def run(*args, check=True, **kw):
