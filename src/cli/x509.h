@@ -13,7 +13,7 @@ struct Pem {
 };
 
 Result<Pem> make_ca(const std::string& name, int years);
-// Signed by the CA (PEM key + cert). sans: DNS names or IPv4 literals.
+// Signed by the CA (PEM key + cert). sans: DNS names, IPv4 or IPv6 literals.
 Result<Pem> make_leaf(const Pem& ca, const std::string& cn, const std::vector<std::string>& sans,
                       bool server, int years);
 // The certificate's DER bytes.

@@ -3,6 +3,7 @@
 // fixed pool of contexts; every mbedTLS return code is folded into Io in
 // fold() and nowhere else.
 #include "tls/tls.h"
+#include "tls/tls_server.h"
 
 #include <mbedtls/ctr_drbg.h>
 #include <mbedtls/ecdsa.h>
@@ -10,7 +11,6 @@
 #include <mbedtls/error.h>
 #include <mbedtls/net_sockets.h>
 #include <mbedtls/oid.h>
-#include <mbedtls/platform_util.h>
 #include <mbedtls/ssl.h>
 #include <mbedtls/ssl_ticket.h>
 #include <mbedtls/version.h>
@@ -25,15 +25,16 @@
 #include <cstring>
 #include <sstream>
 
-#include "otad/credentials.h"
 #include "otad/digest.h"
 #include "otad/fsutil.h"
 #include "otad/log.h"
 #include "otad/strict_num.h"
-#include "otad/session_store.h"
 #include "otad/suite_order.h"
 
 namespace otad {
+
+TlsConn* g_handshaking = nullptr;
+
 namespace {
 
 struct Suite {
@@ -56,57 +57,6 @@ constexpr Suite kSuites[] = {
 uint8_t g_scratch[16384];
 
 }  // namespace
-
-// One pooled context. ssl comes first so the PSK callback can get from the
-// mbedtls_ssl_context back to its owner.
-struct TlsConn {
-  mbedtls_ssl_context ssl;
-  TlsServer* server = nullptr;
-  Conn* conn = nullptr;
-  bool set_up = false;
-  bool hs_done = false;
-  bool psk_used = false;
-  size_t pending = 0;        // length of a write that returned WANT_WRITE
-  uint64_t pending_off = 0;  // its file offset, for send_file
-  uint32_t next_free = 0;
-};
-
-class TlsServer final : public Transport {
- public:
-  mbedtls_entropy_context entropy;
-  mbedtls_ctr_drbg_context drbg;
-  mbedtls_ssl_config conf;
-  mbedtls_x509_crt own_cert, ca;
-  mbedtls_pk_context key;
-  mbedtls_ssl_ticket_context ticket;
-  std::vector<int> suites;
-  std::string summary;  // the suite order and why, for the start-up log
-  std::string warning;  // something devices will trip over, for the start-up log
-#if MBEDTLS_VERSION_NUMBER >= 0x03010000
-  std::vector<uint16_t> groups;
-#else
-  std::vector<mbedtls_ecp_group_id> groups;
-#endif
-  bool tickets = false;
-  std::unique_ptr<SessionStore> sessions;  // resumption by session ID; null when off
-  int64_t session_lifetime_s = 0;
-  Auth auth = Auth::None;
-  const Registry* registry = nullptr;
-  std::unique_ptr<TlsConn[]> pool;
-  size_t pool_size = 0, free_count = 0;
-  size_t handshaking = 0, max_handshakes = 32;
-  uint32_t free_head = 0;
-
-  IoResult read(Conn& c, uint8_t* buf, size_t n) override;
-  IoResult write(Conn& c, const uint8_t* buf, size_t n, bool more) override;
-  IoResult send_file(Conn& c, int file_fd, uint64_t off, size_t n) override;
-  void shutdown_write(Conn& c) override;
-  const char* error_text(int err) override;
-  bool ready(const Conn& c) override { return static_cast<const TlsConn*>(c.tls_ctx)->hs_done; }
-  IoResult handshake(TlsConn& t);
-  // Ok once the handshake is done; else drives it on.
-  IoResult established(TlsConn& t) { return t.hs_done ? IoResult{Io::Ok, 0, 0} : handshake(t); }
-};
 
 namespace {
 
@@ -175,7 +125,6 @@ int psk_cb(void* p, mbedtls_ssl_context* ssl, const unsigned char* id, size_t le
 
 // Tickets carry no PSK identity, so a PSK session resumed from one could not
 // name its device: PSK handshakes get no ticket (they are cheap anyway).
-TlsConn* g_handshaking = nullptr;
 int ticket_write(void* p, const mbedtls_ssl_session* session, unsigned char* start,
                  const unsigned char* end, size_t* tlen, uint32_t* lifetime) {
   if (g_handshaking && g_handshaking->psk_used) return MBEDTLS_ERR_SSL_FEATURE_UNAVAILABLE;
@@ -187,100 +136,6 @@ int ticket_write(void* p, const mbedtls_ssl_session* session, unsigned char* sta
   }
   return mbedtls_ssl_ticket_write(p, session, start, end, tlen, lifetime);
 }
-
-// Resumption by session ID, for devices that take no tickets. The cache
-// keeps mbedTLS's own serialization of the session (a client certificate
-// included, so a resumed session is checked against the registry like a
-// full one, in TlsServer::handshake). A PSK session carries no identity, so
-// its entry records the device and a digest of that device's key: a resumed
-// session names its device, and one revoked or re-keyed since cannot resume.
-void psk_digest(const std::string& psk_hex, uint8_t out[32]) {
-  sha256_bytes({reinterpret_cast<const uint8_t*>(psk_hex.data()), psk_hex.size()}, out);
-}
-
-int64_t now_s() { return now_ms() / 1000; }
-
-int cache_store(TlsServer* s, const unsigned char* id, size_t id_len, const mbedtls_ssl_session* session) {
-  TlsConn* t = g_handshaking;
-  const char* psk_mac = nullptr;
-  uint8_t cred[32] = {};
-  if (t && t->psk_used) {
-#if MBEDTLS_VERSION_NUMBER >= 0x03000000
-    return 0;  // 3.x: the lookup cannot see the suite negotiated (see cache_get)
-#else
-    auto mac = parse_mac(t->conn->auth_id);
-    const Device* d = mac ? s->registry->find(*mac) : nullptr;
-    if (!d) return 0;
-    psk_digest(d->psk, cred);
-    psk_mac = t->conn->auth_id;
-#endif
-  }
-  unsigned char blob[SessionStore::kBlobMax];
-  size_t len = 0;
-  // A session too large for a slot (a device certificate over ~650 bytes)
-  // is simply not kept: that device resumes by ticket or not at all.
-  if (mbedtls_ssl_session_save(session, blob, sizeof blob, &len) == 0) {
-    s->sessions->put(id, id_len, now_s() + s->session_lifetime_s, psk_mac, cred, blob, len);
-  }
-  mbedtls_platform_zeroize(blob, sizeof blob);
-  return 0;
-}
-
-// The cached entry for this id if it may still resume, loaded into out.
-const SessionStore::Entry* cache_load(TlsServer* s, const unsigned char* id, size_t id_len,
-                                      mbedtls_ssl_session* out) {
-  const SessionStore::Entry* e = s->sessions->find(id, id_len, now_s());
-  if (!e) return nullptr;
-  if (e->psk_mac[0]) {
-    auto mac = parse_mac(e->psk_mac);
-    const Device* d = mac ? s->registry->find(*mac) : nullptr;
-    uint8_t cred[32];
-    if (d) psk_digest(d->psk, cred);
-    if (!d || !d->enabled || d->psk.empty() || !ct_equal(cred, e->cred, sizeof cred)) {
-      s->sessions->erase(id, id_len);
-      return nullptr;
-    }
-  }
-  if (mbedtls_ssl_session_load(out, e->blob, e->len) != 0) return nullptr;
-  return e;
-}
-
-// mbedTLS hands the lookup a fresh session holding only the id, and after
-// it returns compares the cached suite with the one negotiated, resuming
-// only if they match.
-#if MBEDTLS_VERSION_NUMBER >= 0x03000000
-int cache_set(void* p, const unsigned char* id, size_t id_len, const mbedtls_ssl_session* session) {
-  return cache_store(static_cast<TlsServer*>(p), id, id_len, session);
-}
-// 3.x hides the negotiated suite from us, so a PSK session, whose identity
-// would be set here whether or not it then resumes, is never cached there
-// (cache_store); a certificate is checked after resumption in any case.
-int cache_get(void* p, const unsigned char* id, size_t id_len, mbedtls_ssl_session* session) {
-  return cache_load(static_cast<TlsServer*>(p), id, id_len, session) ? 0 : 1;
-}
-#else
-int cache_set(void* p, const mbedtls_ssl_session* session) {
-  return cache_store(static_cast<TlsServer*>(p), session->id, session->id_len, session);
-}
-// 2.x: the suite negotiated is visible here, so the comparison is made
-// first and a PSK session's device is named only when it will resume.
-int cache_get(void* p, mbedtls_ssl_session* session) {
-  TlsConn* t = g_handshaking;
-  if (!t) return 1;
-  const SessionStore::Entry* e = cache_load(static_cast<TlsServer*>(p), session->id, session->id_len, session);
-  if (!e) return 1;
-  if (session->ciphersuite != t->ssl.session_negotiate->ciphersuite ||
-      session->compression != t->ssl.session_negotiate->compression) {
-    return 1;  // mbedTLS frees session
-  }
-  if (e->psk_mac[0]) {
-    t->psk_used = true;
-    memcpy(t->conn->auth_id, e->psk_mac, sizeof t->conn->auth_id);
-    memcpy(t->conn->mac, e->psk_mac, sizeof t->conn->mac);
-  }
-  return 0;
-}
-#endif
 
 // Bytes of the Certificate handshake message for this chain: header (4),
 // list length (3), and each certificate with its own length (3).
@@ -656,11 +511,7 @@ Result<TlsServerPtr> tls_server_new(const Config& cfg, Auth auth, const Registry
     if (r) return Err("https: session tickets: " + mbed_err(r));
     mbedtls_ssl_conf_session_tickets_cb(&s->conf, ticket_write, mbedtls_ssl_ticket_parse, &s->ticket);
   }
-  if (cfg.session_cache > 0) {
-    s->sessions = std::make_unique<SessionStore>(static_cast<size_t>(cfg.session_cache));
-    s->session_lifetime_s = cfg.ticket_lifetime;
-    mbedtls_ssl_conf_session_cache(&s->conf, s.get(), cache_get, cache_set);
-  }
+  if (cfg.session_cache > 0) session_cache_attach(*s, static_cast<size_t>(cfg.session_cache), cfg.ticket_lifetime);
   s->max_handshakes = static_cast<size_t>(cfg.max_handshakes);
   s->pool_size = static_cast<size_t>(cfg.max_tls_connections);
   s->pool = std::make_unique<TlsConn[]>(s->pool_size);

@@ -1,0 +1,119 @@
+// Resumption by session ID (RFC 5246 §7.3) for devices that take no
+// tickets: the mbedTLS callbacks over the fixed SessionStore.
+#include <mbedtls/platform_util.h>
+#include <mbedtls/ssl.h>
+#include <mbedtls/version.h>
+
+#include <cstring>
+
+#include "otad/credentials.h"
+#include "otad/digest.h"
+#include "otad/mac.h"
+#include "tls/tls_server.h"
+
+namespace otad {
+namespace {
+
+// Resumption by session ID, for devices that take no tickets. The cache
+// keeps mbedTLS's own serialization of the session (a client certificate
+// included, so a resumed session is checked against the registry like a
+// full one, in TlsServer::handshake). A PSK session carries no identity, so
+// its entry records the device and a digest of that device's key: a resumed
+// session names its device, and one revoked or re-keyed since cannot resume.
+void psk_digest(const std::string& psk_hex, uint8_t out[32]) {
+  sha256_bytes({reinterpret_cast<const uint8_t*>(psk_hex.data()), psk_hex.size()}, out);
+}
+
+int64_t now_s() { return now_ms() / 1000; }
+
+int cache_store(TlsServer* s, const unsigned char* id, size_t id_len, const mbedtls_ssl_session* session) {
+  TlsConn* t = g_handshaking;
+  const char* psk_mac = nullptr;
+  uint8_t cred[32] = {};
+  if (t && t->psk_used) {
+#if MBEDTLS_VERSION_NUMBER >= 0x03000000
+    return 0;  // 3.x: the lookup cannot see the suite negotiated (see cache_get)
+#else
+    auto mac = parse_mac(t->conn->auth_id);
+    const Device* d = mac ? s->registry->find(*mac) : nullptr;
+    if (!d) return 0;
+    psk_digest(d->psk, cred);
+    psk_mac = t->conn->auth_id;
+#endif
+  }
+  unsigned char blob[SessionStore::kBlobMax];
+  size_t len = 0;
+  // A session too large for a slot (a device certificate over ~650 bytes)
+  // is simply not kept: that device resumes by ticket or not at all.
+  if (mbedtls_ssl_session_save(session, blob, sizeof blob, &len) == 0) {
+    s->sessions->put(id, id_len, now_s() + s->session_lifetime_s, psk_mac, cred, blob, len);
+  }
+  mbedtls_platform_zeroize(blob, sizeof blob);
+  return 0;
+}
+
+// The cached entry for this id if it may still resume, loaded into out.
+const SessionStore::Entry* cache_load(TlsServer* s, const unsigned char* id, size_t id_len,
+                                      mbedtls_ssl_session* out) {
+  const SessionStore::Entry* e = s->sessions->find(id, id_len, now_s());
+  if (!e) return nullptr;
+  if (e->psk_mac[0]) {
+    auto mac = parse_mac(e->psk_mac);
+    const Device* d = mac ? s->registry->find(*mac) : nullptr;
+    uint8_t cred[32];
+    if (d) psk_digest(d->psk, cred);
+    if (!d || !d->enabled || d->psk.empty() || !ct_equal(cred, e->cred, sizeof cred)) {
+      s->sessions->erase(id, id_len);
+      return nullptr;
+    }
+  }
+  if (mbedtls_ssl_session_load(out, e->blob, e->len) != 0) return nullptr;
+  return e;
+}
+
+// mbedTLS hands the lookup a fresh session holding only the id, and after
+// it returns compares the cached suite with the one negotiated, resuming
+// only if they match.
+#if MBEDTLS_VERSION_NUMBER >= 0x03000000
+int cache_set(void* p, const unsigned char* id, size_t id_len, const mbedtls_ssl_session* session) {
+  return cache_store(static_cast<TlsServer*>(p), id, id_len, session);
+}
+// 3.x hides the negotiated suite from us, so a PSK session, whose identity
+// would be set here whether or not it then resumes, is never cached there
+// (cache_store); a certificate is checked after resumption in any case.
+int cache_get(void* p, const unsigned char* id, size_t id_len, mbedtls_ssl_session* session) {
+  return cache_load(static_cast<TlsServer*>(p), id, id_len, session) ? 0 : 1;
+}
+#else
+int cache_set(void* p, const mbedtls_ssl_session* session) {
+  return cache_store(static_cast<TlsServer*>(p), session->id, session->id_len, session);
+}
+// 2.x: the suite negotiated is visible here, so the comparison is made
+// first and a PSK session's device is named only when it will resume.
+int cache_get(void* p, mbedtls_ssl_session* session) {
+  TlsConn* t = g_handshaking;
+  if (!t) return 1;
+  const SessionStore::Entry* e = cache_load(static_cast<TlsServer*>(p), session->id, session->id_len, session);
+  if (!e) return 1;
+  if (session->ciphersuite != t->ssl.session_negotiate->ciphersuite ||
+      session->compression != t->ssl.session_negotiate->compression) {
+    return 1;  // mbedTLS frees session
+  }
+  if (e->psk_mac[0]) {
+    t->psk_used = true;
+    memcpy(t->conn->auth_id, e->psk_mac, sizeof t->conn->auth_id);
+    memcpy(t->conn->mac, e->psk_mac, sizeof t->conn->mac);
+  }
+  return 0;
+}
+#endif
+
+}  // namespace
+
+void session_cache_attach(TlsServer& s, size_t slots, int64_t lifetime_s) {
+  s.sessions = std::make_unique<SessionStore>(slots);
+  s.session_lifetime_s = lifetime_s;
+  mbedtls_ssl_conf_session_cache(&s.conf, &s, cache_get, cache_set);
+}
+
+}  // namespace otad

@@ -1,0 +1,83 @@
+// Inside the HTTPS transport: the pooled context and the server, shared by
+// tls.cc and the session cache (session_cache.cc). Nothing outside src/tls
+// includes this; the reactor sees only tls.h.
+#pragma once
+#include <mbedtls/ctr_drbg.h>
+#include <mbedtls/entropy.h>
+#include <mbedtls/ssl.h>
+#include <mbedtls/ssl_ticket.h>
+#include <mbedtls/version.h>
+#include <mbedtls/x509_crt.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/conn.h"
+#include "otad/session_store.h"
+
+namespace otad {
+
+class TlsServer;
+
+// One pooled context. ssl comes first so the PSK callback can get from the
+// mbedtls_ssl_context back to its owner.
+struct TlsConn {
+  mbedtls_ssl_context ssl;
+  TlsServer* server = nullptr;
+  Conn* conn = nullptr;
+  bool set_up = false;
+  bool hs_done = false;
+  bool psk_used = false;
+  size_t pending = 0;        // length of a write that returned WANT_WRITE
+  uint64_t pending_off = 0;  // its file offset, for send_file
+  uint32_t next_free = 0;
+};
+
+class TlsServer final : public Transport {
+ public:
+  mbedtls_entropy_context entropy;
+  mbedtls_ctr_drbg_context drbg;
+  mbedtls_ssl_config conf;
+  mbedtls_x509_crt own_cert, ca;
+  mbedtls_pk_context key;
+  mbedtls_ssl_ticket_context ticket;
+  std::vector<int> suites;
+  std::string summary;  // the suite order and why, for the start-up log
+  std::string warning;  // something devices will trip over, for the start-up log
+#if MBEDTLS_VERSION_NUMBER >= 0x03010000
+  std::vector<uint16_t> groups;
+#else
+  std::vector<mbedtls_ecp_group_id> groups;
+#endif
+  bool tickets = false;
+  std::unique_ptr<SessionStore> sessions;  // resumption by session ID; null when off
+  int64_t session_lifetime_s = 0;
+  Auth auth = Auth::None;
+  const Registry* registry = nullptr;
+  std::unique_ptr<TlsConn[]> pool;
+  size_t pool_size = 0, free_count = 0;
+  size_t handshaking = 0, max_handshakes = 32;
+  uint32_t free_head = 0;
+
+  IoResult read(Conn& c, uint8_t* buf, size_t n) override;
+  IoResult write(Conn& c, const uint8_t* buf, size_t n, bool more) override;
+  IoResult send_file(Conn& c, int file_fd, uint64_t off, size_t n) override;
+  void shutdown_write(Conn& c) override;
+  const char* error_text(int err) override;
+  bool ready(const Conn& c) override { return static_cast<const TlsConn*>(c.tls_ctx)->hs_done; }
+  IoResult handshake(TlsConn& t);
+  // Ok once the handshake is done; else drives it on.
+  IoResult established(TlsConn& t) { return t.hs_done ? IoResult{Io::Ok, 0, 0} : handshake(t); }
+};
+
+// The context inside mbedtls_ssl_handshake right now (the reactor is single-
+// threaded): mbedTLS's callbacks get only the config's pointer, and some
+// need the connection.
+extern TlsConn* g_handshaking;
+
+// Resumption by session ID from a fixed table of `slots` sessions, each
+// valid for lifetime_s seconds (session_cache.cc).
+void session_cache_attach(TlsServer& s, size_t slots, int64_t lifetime_s);
+
+}  // namespace otad
