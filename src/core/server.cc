@@ -364,7 +364,7 @@ int Server::run() {
     }
     tls_ = std::move(*t);
     LOG_INFO("https: %s", tls_summary(*tls_).c_str());
-    if (!tls_warning(*tls_).empty()) LOG_WARN("%s", tls_warning(*tls_).c_str());
+    for (const std::string& w : tls_warnings(*tls_)) LOG_WARN("%s", w.c_str());
   }
   for (auto& w : wanted) {
     if (!w.on) continue;

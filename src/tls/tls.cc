@@ -5,6 +5,8 @@
 #include "tls/tls.h"
 #include "tls/tls_server.h"
 
+#include <arpa/inet.h>
+#include <mbedtls/asn1.h>
 #include <mbedtls/ctr_drbg.h>
 #include <mbedtls/ecdsa.h>
 #include <mbedtls/entropy.h>
@@ -143,6 +145,25 @@ size_t cert_message_len(const mbedtls_x509_crt& chain) {
   size_t n = 7;
   for (const mbedtls_x509_crt* c = &chain; c && c->raw.p; c = c->next) n += 3 + c->raw.len;
   return n;
+}
+
+// An address the certificate names only as an iPAddress entry, in text;
+// "" if none. mbedTLS 2.x (ESP-IDF 4.x) and BearSSL match the host a device
+// dialled only against dNSNames, so such a device reaching the gateway by
+// that address fails its name check.
+std::string address_without_dns_name(const mbedtls_x509_crt& crt) {
+  for (const mbedtls_x509_sequence* s = &crt.subject_alt_names; s && s->buf.p; s = s->next) {
+    if (s->buf.tag != (MBEDTLS_ASN1_CONTEXT_SPECIFIC | 7) || (s->buf.len != 4 && s->buf.len != 16)) continue;
+    char text[INET6_ADDRSTRLEN];
+    if (!inet_ntop(s->buf.len == 4 ? AF_INET : AF_INET6, s->buf.p, text, sizeof text)) continue;
+    bool named = false;
+    for (const mbedtls_x509_sequence* n = &crt.subject_alt_names; n && n->buf.p; n = n->next) {
+      named |= n->buf.tag == (MBEDTLS_ASN1_CONTEXT_SPECIFIC | 2) &&
+               std::string_view(reinterpret_cast<const char*>(n->buf.p), n->buf.len) == text;
+    }
+    if (!named) return text;
+  }
+  return "";
 }
 
 // The device MAC a client certificate names: subject CN, else a SAN dNSName.
@@ -380,13 +401,21 @@ Result<TlsServerPtr> tls_server_new(const Config& cfg, Auth auth, const Registry
                ", and mbedTLS does not split it: every handshake would fail (otactl ca init makes a "
                "certificate of about 460 bytes plus its names)");
   }
-  for (size_t mfl : {512, 1024, 2048}) {
-    if (cert_msg > mfl) {
-      s->warning = "https: cert_file " + cfg.cert_file + ": its Certificate message is " + std::to_string(cert_msg) +
-                   " bytes: a device asking for records of " + std::to_string(mfl) +
-                   " bytes or less (BearSSL's setBufferSizes, mbedTLS's max fragment length) will fail its "
-                   "handshake; a certificate with fewer names or no chain fits";
-    }
+  if (std::string ip = address_without_dns_name(s->own_cert); !ip.empty()) {
+    s->warnings.push_back("https: cert_file " + cfg.cert_file + " names " + ip +
+                          " only as an IP address entry: devices on mbedTLS 2.x (ESP-IDF 4.x) or BearSSL that "
+                          "reach the gateway at that address will fail their name check (otactl ca init --host "
+                          "writes it both ways)");
+  }
+  // The largest record size it does not fit, if any.
+  size_t too_small = 0;
+  for (size_t mfl : {512, 1024, 2048}) too_small = cert_msg > mfl ? mfl : too_small;
+  if (too_small) {
+    s->warnings.push_back("https: cert_file " + cfg.cert_file + ": its Certificate message is " +
+                          std::to_string(cert_msg) + " bytes: a device asking for records of " +
+                          std::to_string(too_small) +
+                          " bytes or less (BearSSL's setBufferSizes, mbedTLS's max fragment length) will fail "
+                          "its handshake; a certificate with fewer names or no chain fits");
   }
 #if MBEDTLS_VERSION_NUMBER < 0x03000000
   if ((r = ecdsa_in_place(s->key)) != 0) return Err("https: key_file " + cfg.key_file + ": " + mbed_err(r));
@@ -564,7 +593,7 @@ size_t tls_free_contexts(const TlsServer& s) { return s.free_count; }
 
 const std::string& tls_summary(const TlsServer& s) { return s.summary; }
 
-const std::string& tls_warning(const TlsServer& s) { return s.warning; }
+const std::vector<std::string>& tls_warnings(const TlsServer& s) { return s.warnings; }
 
 bool tls_accepting(const TlsServer& s) { return s.free_count > 0 && s.handshaking < s.max_handshakes; }
 

@@ -31,9 +31,8 @@ size_t tls_free_contexts(const TlsServer& s);
 // The cipher-suite preference in force and, with cipher_order = auto, the
 // speeds that chose it.
 const std::string& tls_summary(const TlsServer& s);
-// A start-up warning about the configuration (say, a certificate too large
-// for devices with small record buffers); "" when none.
-const std::string& tls_warning(const TlsServer& s);
+// Start-up warnings about the certificate: what devices will trip over.
+const std::vector<std::string>& tls_warnings(const TlsServer& s);
 // True while another connection may be accepted: a context is free and fewer
 // than max_handshakes handshakes are in progress.
 bool tls_accepting(const TlsServer& s);

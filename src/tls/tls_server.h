@@ -44,7 +44,7 @@ class TlsServer final : public Transport {
   mbedtls_ssl_ticket_context ticket;
   std::vector<int> suites;
   std::string summary;  // the suite order and why, for the start-up log
-  std::string warning;  // something devices will trip over, for the start-up log
+  std::vector<std::string> warnings;  // what devices will trip over, for the start-up log
 #if MBEDTLS_VERSION_NUMBER >= 0x03010000
   std::vector<uint16_t> groups;
 #else

@@ -423,11 +423,27 @@ class ServerCertificateNames(GatewayTest):
         for name in ("127.0.0.1", "192.0.2.7", "fd00::7", "gw.example", "localhost"):
             self.assertRegex(sim(name), "ok=2 failed=0", name)
         self.assertRegex(sim("192.0.2.8"), "ok=0 failed=2")  # a name it was not issued for
+        self.assertNotIn("only as an IP address entry", g.log())
         for host in ("127.0.0.1", "192.0.2.7", "gw.example"):
             r = curl("--cacert", g.ca, "--resolve", f"gw.example:{g.https_port}:127.0.0.1", "--connect-to",
                      f"{host}:{g.https_port}:127.0.0.1:{g.https_port}", "-o", "/dev/null", "-w", "%{http_code}",
                      f"https://{host}:{g.https_port}/firmware/demo.bin")
             self.assertEqual(r.stdout, b"200", (host, r.stderr))
+
+
+class ForeignServerCertificate(GatewayTest):
+    def test_an_address_named_only_as_an_ip_entry_is_flagged_at_start(self):
+        # A certificate made elsewhere (here by openssl), the usual way.
+        g = https_gateway(self, auth="none")
+        run("openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+            "-keyout", os.path.join(g.dir, "tls/server.key"), "-out", os.path.join(g.dir, "tls/server.crt"),
+            "-subj", "/CN=gw", "-addext", "subjectAltName=DNS:gw,IP:192.0.2.9,IP:127.0.0.1,DNS:127.0.0.1",
+            "-days", "2")
+        g.add_image(size=4096)
+        g.start()
+        g.wait_log(r"warn  https: cert_file \S+ names 192\.0\.2\.9 only as an IP address entry: devices on mbedTLS "
+                   r"2\.x \(ESP-IDF 4\.x\) or BearSSL that reach the gateway at that address will fail")
+        self.assertNotIn("names 127.0.0.1 only", g.log())  # that one is named both ways
 
 
 class SmallRecordDevices(GatewayTest):
