@@ -5,7 +5,7 @@
 // each other than with one): a new session takes an empty one or evicts the
 // older, and nothing is allocated later.
 // Pure storage: the TLS code serializes the session and decides what a
-// cached entry is still worth (src/tls/tls.cc).
+// cached entry is still worth (src/tls/session_cache.cc).
 #pragma once
 #include <cstddef>
 #include <cstdint>

@@ -78,13 +78,11 @@ int cmd_ca(const std::string& verb, const Args& a) {
   // The whole Certificate message (the certificate plus 10 bytes) must fit
   // in one record of the size a device asks for: mbedTLS 2.28 never splits
   // it. BearSSL devices with the smallest buffers ask for 512.
-  auto der = cert_der(server->cert);
-  const size_t msg = der ? der->size() + 10 : 0;
-  if (msg > 512) {
+  if (auto der = cert_der(server->cert); der && der->size() + 10 > 512) {
     fprintf(stderr, "otactl: warning: the server certificate is %zu bytes; devices that ask for 512-byte "
-                    "records (BearSSL's smallest buffers) need it under 503: name fewer hosts\n", msg - 10);
-  } else {
-    printf("server certificate: %zu bytes (fits devices that ask for 512-byte records)\n", msg - 10);
+                    "records (BearSSL's smallest buffers) need it under 503: name fewer hosts\n", der->size());
+  } else if (der) {
+    printf("server certificate: %zu bytes (fits devices that ask for 512-byte records)\n", der->size());
   }
   return kExitOk;
 }

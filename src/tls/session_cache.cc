@@ -14,8 +14,7 @@
 namespace otad {
 namespace {
 
-// Resumption by session ID, for devices that take no tickets. The cache
-// keeps mbedTLS's own serialization of the session (a client certificate
+// The cache keeps mbedTLS's own serialization of the session (a client certificate
 // included, so a resumed session is checked against the registry like a
 // full one, in TlsServer::handshake). A PSK session carries no identity, so
 // its entry records the device and a digest of that device's key: a resumed

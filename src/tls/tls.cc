@@ -166,6 +166,36 @@ std::string address_without_dns_name(const mbedtls_x509_crt& crt) {
   return "";
 }
 
+// What devices will make of the server certificate: an error when no device
+// could complete a handshake, warnings for those some devices cannot.
+Status check_certificate(const Config& cfg, const mbedtls_x509_crt& crt, std::vector<std::string>* warnings) {
+  // mbedTLS 2.28 sends the Certificate message as one record whatever max
+  // fragment length was agreed, and a device that asked for less rejects it.
+  const size_t msg = cert_message_len(crt);
+  if (cfg.max_fragment_length > 0 && msg > static_cast<size_t>(cfg.max_fragment_length)) {
+    return Err("https: cert_file " + cfg.cert_file + ": its Certificate message is " + std::to_string(msg) +
+               " bytes, more than max_fragment_length = " + std::to_string(cfg.max_fragment_length) +
+               ", and mbedTLS does not split it: every handshake would fail (otactl ca init makes a "
+               "certificate of about 400 bytes plus its names)");
+  }
+  if (std::string ip = address_without_dns_name(crt); !ip.empty()) {
+    warnings->push_back("https: cert_file " + cfg.cert_file + " names " + ip +
+                        " only as an IP address entry: devices on mbedTLS 2.x (ESP-IDF 4.x) or BearSSL that "
+                        "reach the gateway at that address will fail their name check (otactl ca init --host "
+                        "writes it both ways)");
+  }
+  // The largest record size it does not fit, if any.
+  size_t too_small = 0;
+  for (size_t mfl : {512, 1024, 2048}) too_small = msg > mfl ? mfl : too_small;
+  if (too_small) {
+    warnings->push_back("https: cert_file " + cfg.cert_file + ": its Certificate message is " + std::to_string(msg) +
+                        " bytes: a device asking for records of " + std::to_string(too_small) +
+                        " bytes or less (BearSSL's setBufferSizes, mbedTLS's max fragment length) will fail its "
+                        "handshake; a certificate with fewer names or no chain fits");
+  }
+  return Ok();
+}
+
 // The device MAC a client certificate names: subject CN, else a SAN dNSName.
 std::optional<Mac> cert_mac(const mbedtls_x509_crt* crt) {
   for (const mbedtls_x509_name* n = &crt->subject; n; n = n->next) {
@@ -392,31 +422,7 @@ Result<TlsServerPtr> tls_server_new(const Config& cfg, Auth auth, const Registry
   r = mbedtls_pk_check_pair(&s->own_cert.pk, &s->key);
 #endif
   if (r) return Err("https: key_file " + cfg.key_file + " does not match cert_file " + cfg.cert_file);
-  // mbedTLS 2.28 sends the Certificate message as one record whatever max
-  // fragment length was agreed, and a device that asked for less rejects it.
-  const size_t cert_msg = cert_message_len(s->own_cert);
-  if (cfg.max_fragment_length > 0 && cert_msg > static_cast<size_t>(cfg.max_fragment_length)) {
-    return Err("https: cert_file " + cfg.cert_file + ": its Certificate message is " + std::to_string(cert_msg) +
-               " bytes, more than max_fragment_length = " + std::to_string(cfg.max_fragment_length) +
-               ", and mbedTLS does not split it: every handshake would fail (otactl ca init makes a "
-               "certificate of about 460 bytes plus its names)");
-  }
-  if (std::string ip = address_without_dns_name(s->own_cert); !ip.empty()) {
-    s->warnings.push_back("https: cert_file " + cfg.cert_file + " names " + ip +
-                          " only as an IP address entry: devices on mbedTLS 2.x (ESP-IDF 4.x) or BearSSL that "
-                          "reach the gateway at that address will fail their name check (otactl ca init --host "
-                          "writes it both ways)");
-  }
-  // The largest record size it does not fit, if any.
-  size_t too_small = 0;
-  for (size_t mfl : {512, 1024, 2048}) too_small = cert_msg > mfl ? mfl : too_small;
-  if (too_small) {
-    s->warnings.push_back("https: cert_file " + cfg.cert_file + ": its Certificate message is " +
-                          std::to_string(cert_msg) + " bytes: a device asking for records of " +
-                          std::to_string(too_small) +
-                          " bytes or less (BearSSL's setBufferSizes, mbedTLS's max fragment length) will fail "
-                          "its handshake; a certificate with fewer names or no chain fits");
-  }
+  if (Status st = check_certificate(cfg, s->own_cert, &s->warnings); !st) return Err(st.error());
 #if MBEDTLS_VERSION_NUMBER < 0x03000000
   if ((r = ecdsa_in_place(s->key)) != 0) return Err("https: key_file " + cfg.key_file + ": " + mbed_err(r));
 #endif
