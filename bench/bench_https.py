@@ -153,6 +153,11 @@ def negotiated(port, ca, ciphers):
     return m.group(1).decode() if m else "?"
 
 
+def cipher_of(suite):
+    """The otad-cipher-speed key for a negotiated suite ("" when the client offered AES-GCM only)."""
+    return "chacha20poly1305" if "CHACHA" in suite else "aes128gcm"
+
+
 def run_curl(port, n, ca, conns=None, ciphers=CURL_AES):
     """A server-bound client: one curl process, n parallel HTTPS transfers,
     OpenSSL (AES-NI) doing the client's crypto far faster than any server
@@ -327,7 +332,7 @@ def main():
                     if scheme == "curl10-both":
                         picked[(name, s.name)] = negotiated(s.https, tls["ca"], offer)
                     # The cipher this run's data went through, for the ratio.
-                    cipher = "chacha20poly1305" if "CHACHA" in picked.get((name, s.name), "") else "aes128gcm"
+                    cipher = cipher_of(picked.get((name, s.name), ""))
                     pids = s.pids()
                     cap = None
                     if scheme == "http-capped":
@@ -359,7 +364,7 @@ def main():
                 med = {k: statistics.median(x[k] for x in r) for k in r[0]}
                 if "of_cipher" in med:
                     med["of_cipher_range"] = (min(x["of_cipher"] for x in r), max(x["of_cipher"] for x in r))
-                med["cipher"] = "chacha20poly1305" if "CHACHA" in picked.get((name, s.name), "") else "aes128gcm"
+                med["cipher"] = cipher_of(picked.get((name, s.name), ""))
                 results.append((name, n, s.name, med))
         print(f"\n1 MiB image, every download verified (SHA-1); median of {a.reps} runs; server on core 0, "
               f"simulator on core 1.\nSingle-core mbedTLS here: AES-128-GCM {speeds.get('aes128gcm', 0):.0f} MB/s, "
