@@ -41,7 +41,8 @@ enum class Parse : uint8_t { NeedMore, Done, Error };
 
 struct ParseResult {
   Parse st;
-  int status;  // on Error: 400, 414, 431, 501 or 505
+  int status;       // on Error: 400, 414, 431, 501 or 505
+  const char* why;  // on Error: what was wrong, for the log line (static text)
 };
 
 struct HttpLimits {

@@ -17,7 +17,9 @@ namespace otad {
 
 // Outcome of one transport call, with foreign error spaces (errno now, TLS
 // later) folded into one enum in exactly one place per transport.
-enum class Io : uint8_t { Ok, WantRead, WantWrite, Eof, Error };
+// Cleartext: a TLS transport found plain text where a ClientHello belongs
+// (a device with http:// in its URL on the HTTPS port); nothing was consumed.
+enum class Io : uint8_t { Ok, WantRead, WantWrite, Eof, Error, Cleartext };
 struct IoResult {
   Io st;
   size_t n;  // bytes moved when Ok
@@ -116,6 +118,7 @@ struct Conn {
   Auth auth = Auth::None;  // what the listener demands
   bool tls = false;
   void* tls_ctx = nullptr;  // the pooled TLS context, when tls
+  bool cleartext = false;   // tls listener, but the device spoke plain HTTP: it gets a 400 in clear
   // http
   uint8_t* buf = nullptr;  // fixed: max_head for requests + kRespHeadMax for responses
   uint16_t rx_len = 0, head_len = 0, tx_len = 0, tx_off = 0;

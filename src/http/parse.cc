@@ -43,7 +43,7 @@ bool has_token(std::string_view list, std::string_view tok) {
   return false;
 }
 
-ParseResult error(int status) { return {Parse::Error, status}; }
+ParseResult error(int status, const char* why) { return {Parse::Error, status, why}; }
 
 }  // namespace
 
@@ -61,28 +61,31 @@ ParseResult http_parse_head(const uint8_t* buf, size_t len, const HttpLimits& li
   while (p < len && (buf[p] == '\r' || buf[p] == '\n')) ++p;
   const size_t rl_end = line_end(buf, p, len);
   if (rl_end == len) {
-    if (len >= lim.max_head) return error(414);  // request line alone fills the buffer
-    if (len - p > lim.max_uri + 32) return error(414);
-    return {Parse::NeedMore, 0};
+    if (len >= lim.max_head) return error(414, "request line longer than http.max_head");
+    if (len - p > lim.max_uri + 32) return error(414, "request target too long");
+    return {Parse::NeedMore, 0, nullptr};
   }
   // Request line: METHOD SP target SP HTTP/1.x
   size_t q = p;
   while (q < rl_end && tchar(buf[q])) ++q;
-  if (q == p || q >= rl_end || buf[q] != ' ') return error(400);
+  // A TLS ClientHello starts with record type 22: a device with https:// in
+  // its URL pointed at a plain port. Saying so saves the operator a capture.
+  if (q == p && buf[p] == 0x16) return error(400, "TLS handshake on the plain HTTP port");
+  if (q == p || q >= rl_end || buf[q] != ' ') return error(400, "malformed request line");
   std::string_view method(reinterpret_cast<const char*>(buf) + p, q - p);
   const size_t tstart = q + 1;
   size_t t = tstart;
   while (t < rl_end && buf[t] > ' ' && buf[t] != 0x7F) ++t;
-  if (t == tstart || t >= rl_end || buf[t] != ' ') return error(400);
-  if (t - tstart > lim.max_uri) return error(414);
+  if (t == tstart || t >= rl_end || buf[t] != ' ') return error(400, "malformed request line");
+  if (t - tstart > lim.max_uri) return error(414, "request target too long");
   size_t v = t + 1, vend = rl_end;
   if (vend > v && buf[vend - 1] == '\r') --vend;
   std::string_view ver(reinterpret_cast<const char*>(buf) + v, vend - v);
   if (ver.size() != 8 || ver.substr(0, 5) != "HTTP/" || ver[6] != '.' || ver[5] < '0' ||
       ver[5] > '9' || ver[7] < '0' || ver[7] > '9') {
-    return error(400);
+    return error(400, "malformed HTTP version");
   }
-  if (ver[5] != '1' || (ver[7] != '0' && ver[7] != '1')) return error(505);
+  if (ver[5] != '1' || (ver[7] != '0' && ver[7] != '1')) return error(505, "HTTP version other than 1.0 and 1.1");
   bool known = false;
   for (const Method_& m : kMethods) {
     if (method == m.name) {
@@ -90,11 +93,11 @@ ParseResult http_parse_head(const uint8_t* buf, size_t len, const HttpLimits& li
       known = true;
     }
   }
-  if (!known) return error(501);
+  if (!known) return error(501, "unknown method");
   r->minor = static_cast<uint8_t>(ver[7] - '0');
   r->target = {static_cast<uint16_t>(tstart), static_cast<uint16_t>(t - tstart)};
   std::string_view target = r->target.in(buf);
-  if (target[0] != '/') return error(400);  // origin-form only
+  if (target[0] != '/') return error(400, "request target not a path (origin form)");
   size_t qm = target.find('?');
   r->path = {r->target.off, static_cast<uint16_t>(qm == std::string_view::npos ? t - tstart : qm)};
   r->query = qm == std::string_view::npos
@@ -109,8 +112,8 @@ ParseResult http_parse_head(const uint8_t* buf, size_t len, const HttpLimits& li
   for (;;) {
     const size_t le = line_end(buf, at, len);
     if (le == len) {
-      if (len >= lim.max_head) return error(431);
-      return {Parse::NeedMore, 0};
+      if (len >= lim.max_head) return error(431, "head larger than http.max_head");
+      return {Parse::NeedMore, 0, nullptr};
     }
     size_t ce = le;
     if (ce > at && buf[ce - 1] == '\r') --ce;
@@ -118,33 +121,33 @@ ParseResult http_parse_head(const uint8_t* buf, size_t len, const HttpLimits& li
       r->head_len = le + 1;
       break;
     }
-    if (buf[at] == ' ' || buf[at] == '\t') return error(400);  // obs-fold
+    if (buf[at] == ' ' || buf[at] == '\t') return error(400, "folded header line");
     size_t n = at;
     while (n < ce && tchar(buf[n])) ++n;
-    if (n == at || n >= ce || buf[n] != ':') return error(400);
+    if (n == at || n >= ce || buf[n] != ':') return error(400, "malformed header name");
     size_t vs = n + 1;
     while (vs < ce && (buf[vs] == ' ' || buf[vs] == '\t')) ++vs;
     size_t ve = ce;
     while (ve > vs && (buf[ve - 1] == ' ' || buf[ve - 1] == '\t')) --ve;
     for (size_t k = vs; k < ve; ++k) {
-      if ((buf[k] < 0x20 && buf[k] != '\t') || buf[k] == 0x7F) return error(400);
+      if ((buf[k] < 0x20 && buf[k] != '\t') || buf[k] == 0x7F) return error(400, "control character in a header value");
     }
-    if (r->header_count == kMaxHeaders) return error(431);
+    if (r->header_count == kMaxHeaders) return error(431, "too many header fields");
     HttpHeader& h = r->headers[r->header_count++];
     h.name = {static_cast<uint16_t>(at), static_cast<uint16_t>(n - at)};
     h.value = {static_cast<uint16_t>(vs), static_cast<uint16_t>(ve - vs)};
     std::string_view name = h.name.in(buf), value = h.value.in(buf);
     if (iequals(name, "content-length")) {
-      if (value.empty() || value.size() > 15) return error(400);
+      if (value.empty() || value.size() > 15) return error(400, "malformed Content-Length");
       int64_t cl = 0;
       for (char c : value) {
-        if (c < '0' || c > '9') return error(400);
+        if (c < '0' || c > '9') return error(400, "malformed Content-Length");
         cl = cl * 10 + (c - '0');
       }
-      if (r->content_length >= 0 && r->content_length != cl) return error(400);
+      if (r->content_length >= 0 && r->content_length != cl) return error(400, "conflicting Content-Length fields");
       r->content_length = cl;
     } else if (iequals(name, "host")) {
-      if (have_host) return error(400);
+      if (have_host) return error(400, "more than one Host field");
       have_host = true;
     } else if (iequals(name, "transfer-encoding")) {
       te = true;
@@ -153,10 +156,10 @@ ParseResult http_parse_head(const uint8_t* buf, size_t len, const HttpLimits& li
     }
     at = le + 1;
   }
-  if (te) return error(501);  // no chunked request bodies here
-  if (r->minor == 1 && !have_host) return error(400);  // RFC 9112 §3.2
+  if (te) return error(501, "Transfer-Encoding in a request (no request bodies here)");
+  if (r->minor == 1 && !have_host) return error(400, "HTTP/1.1 request without Host");  // RFC 9112 §3.2
   r->keep_alive = r->minor == 1 ? !has_token(conn, "close") : has_token(conn, "keep-alive");
-  return {Parse::Done, 0};
+  return {Parse::Done, 0, nullptr};
 }
 
 std::string_view http_header(const Request& r, const uint8_t* buf, std::string_view name, bool* found) {

@@ -28,23 +28,31 @@ void fail(HttpResponse* r, int status, const char* why) {
   note(r, "%s", why);
 }
 
+// The MAC the Arduino clients' headers claim (any spelling, canonicalised);
+// none when absent. *malformed: a MAC header is there but unreadable.
+std::optional<Mac> claimed_mac(const Request& req, const uint8_t* buf, bool* malformed) {
+  *malformed = false;
+  for (const char* h : {"x-ESP8266-STA-MAC", "x-ESP32-STA-MAC", "x-ESP32-BASE-MAC"}) {
+    bool found;
+    std::string_view v = http_header(req, buf, h, &found);
+    if (!found) continue;
+    std::optional<Mac> m = parse_mac(v);
+    *malformed = !m;
+    return m;
+  }
+  return std::nullopt;
+}
+
 // The device identity a request carries: proven (TLS or Basic) and claimed
 // (the MAC header). Returns false after filling an error response.
 bool identify(const Request& req, const uint8_t* buf, Conn& c, const Context& ctx, HttpResponse* out,
               Mac* mac, bool* have_mac) {
   *have_mac = false;
-  // Claimed: the Arduino clients' MAC headers (any spelling, canonicalised).
-  std::optional<Mac> claimed;
-  for (const char* h : {"x-ESP8266-STA-MAC", "x-ESP32-STA-MAC", "x-ESP32-BASE-MAC"}) {
-    bool found;
-    std::string_view v = http_header(req, buf, h, &found);
-    if (!found) continue;
-    claimed = parse_mac(v);
-    if (!claimed) {
-      fail(out, 400, "malformed MAC header");
-      return false;
-    }
-    break;
+  bool malformed;
+  std::optional<Mac> claimed = claimed_mac(req, buf, &malformed);
+  if (malformed) {
+    fail(out, 400, "malformed MAC header");
+    return false;
   }
   // Proven: TLS identity first, then Basic.
   const char* proven = c.auth_id[0] ? c.auth_id : nullptr;
@@ -273,6 +281,16 @@ bool take_suffix(std::string_view* s, std::string_view prefix, std::string_view 
 void http_route(const Request& req, const uint8_t* buf, Conn& c, const Context& ctx, HttpResponse* out) {
   std::string_view path = req.path.in(buf);
   const bool get_or_head = req.method == Method::Get || req.method == Method::Head;
+  if (c.cleartext) {
+    // Plain HTTP on the HTTPS port: nothing is served in clear there. The
+    // answer says why, and the claimed MAC names the device in the log.
+    bool malformed;
+    if (std::optional<Mac> m = claimed_mac(req, buf, &malformed)) memcpy(c.mac, m->str().c_str(), sizeof c.mac);
+    out->close = true;
+    fail(out, 400, "plain HTTP on the HTTPS port (the device's URL needs https://)");
+    out->text = "This port speaks HTTPS: the URL must begin with https://";
+    return;
+  }
   if (req.content_length > 0) {
     out->close = true;
     return fail(out, 413, "request bodies are not accepted here");

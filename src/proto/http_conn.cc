@@ -41,8 +41,8 @@ Next error_and_close(Conn& c, const Context& ctx, int status, const char* why) {
   c.keep_alive = false;
   c.image.reset();
   c.off = c.end = 0;
-  snprintf(c.line, sizeof c.line, "%d (%s)", status, why);
-  CONN_LOG(LogLevel::Info, c, proto(c), "bad request: %s", c.line);
+  // Logged once, with the outcome, when the answer has gone out.
+  snprintf(c.line, sizeof c.line, "bad request -> %d: %s", status, why);
   ctx.stats->bad_requests++;
   c.state = ConnState::HttpRespond;
   return {Want::Write, ctx.cfg->http_send_timeout * 1000};
@@ -119,7 +119,7 @@ Next handle(Conn& c, const Context& ctx, const Request& req) {
 void http_start(Conn& c, const Context& ctx) {
   c.state = ConnState::HttpRead;
   c.rx_len = c.head_len = c.tx_len = c.tx_off = 0;
-  c.keep_alive = false;
+  c.keep_alive = c.cleartext = false;
   c.requests = 0;
   c.mac[0] = c.auth_id[0] = c.basic_id[0] = c.line[0] = '\0';
   c.image.reset();
@@ -143,7 +143,7 @@ Next http_drive(Conn& c, const Context& ctx, bool timed_out) {
             handle(c, ctx, req);
             break;
           }
-          if (p.st == Parse::Error) return error_and_close(c, ctx, p.status, "malformed or oversized head");
+          if (p.st == Parse::Error) return error_and_close(c, ctx, p.status, p.why);
         }
         if (timed_out || now_ms() >= c.deadline_ms) {
           if (!c.io->ready(c)) {
@@ -158,6 +158,15 @@ Next http_drive(Conn& c, const Context& ctx, bool timed_out) {
         IoResult r = c.io->read(c, c.buf + c.rx_len, ctx.max_head - c.rx_len);
         if (r.st == Io::WantRead || r.st == Io::WantWrite) {
           return {r.st == Io::WantRead ? Want::Read : Want::Write, c.deadline_ms - now_ms()};
+        }
+        if (r.st == Io::Cleartext) {
+          // http:// to the HTTPS port: read the request in clear to answer
+          // it in clear (a 400, never content), so the device's own log and
+          // ours both say what is wrong. The TLS context is freed with the slot.
+          c.io = &plain_transport();
+          c.cleartext = true;
+          ctx.stats->bad_requests++;
+          break;
         }
         if (r.st != Io::Ok) {
           if (!c.io->ready(c)) {

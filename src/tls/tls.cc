@@ -92,6 +92,29 @@ int bio_recv(void* ctx, unsigned char* buf, size_t len) {
   return MBEDTLS_ERR_NET_RECV_FAILED;
 }
 
+// Io::Error codes of our own, below every mbedTLS code (those are > -0x8000):
+// not TLS at all, with the offending first byte in the low bits.
+constexpr int kErrNotTls = -0x10000;
+
+// Looks at the device's first byte before mbedTLS takes it. Every TLS
+// connection opens with a handshake record (type 22). An uppercase letter
+// starts a plain HTTP request, which stays unread so the HTTP layer can
+// answer it in clear; anything else is named as what it is, where mbedTLS
+// would only say that processing the ClientHello failed.
+IoResult sniff(TlsConn& t) {
+  uint8_t b;
+  const ssize_t r = recv(t.conn->fd, &b, 1, MSG_PEEK);
+  if (r < 0) {
+    if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) return {Io::WantRead, 0, 0};
+    return {Io::Error, 0, errno};
+  }
+  if (r == 0) return {Io::Eof, 0, 0};
+  t.sniffed = true;
+  if (b == 22) return {Io::Ok, 0, 0};
+  if (b >= 'A' && b <= 'Z') return {Io::Cleartext, 0, 0};
+  return {Io::Error, 0, kErrNotTls - b};
+}
+
 void set_claim(Conn& c, const unsigned char* id, size_t len) {
   // Logged as the claimed identity even when it is refused.
   size_t n = std::min(len, sizeof c.mac - 1);
@@ -252,6 +275,9 @@ void release_buffers(mbedtls_ssl_context& ssl) {
 }  // namespace
 
 IoResult TlsServer::handshake(TlsConn& t) {
+  if (!t.sniffed) {
+    if (IoResult f = sniff(t); f.st != Io::Ok) return f;
+  }
   g_handshaking = &t;
   int r = mbedtls_ssl_handshake(&t.ssl);
   g_handshaking = nullptr;
@@ -339,6 +365,11 @@ void TlsServer::shutdown_write(Conn& c) {
 const char* TlsServer::error_text(int err) {
   static char buf[256];
   if (err > 0) return strerror(err);
+  if (err <= kErrNotTls) {
+    snprintf(buf, sizeof buf, "not TLS (the device's first byte is 0x%02x; a TLS connection opens with 0x16)",
+             static_cast<unsigned>(kErrNotTls - err));
+    return buf;
+  }
   mbedtls_strerror(err, buf, sizeof buf);
   // mbedTLS's words for a negotiation failure point at its debug log, which
   // an operator does not have; point at the keys that decide it instead.
@@ -576,7 +607,7 @@ Transport* tls_attach(TlsServer& s, Conn& c) {
   s.handshaking++;  // from accept until established or detached
   t.server = &s;
   t.conn = &c;
-  t.hs_done = t.psk_used = false;
+  t.hs_done = t.psk_used = t.sniffed = false;
   t.pending = 0;
   mbedtls_ssl_set_bio(&t.ssl, &t, bio_send, bio_recv, nullptr);
   c.tls_ctx = &t;

@@ -29,6 +29,7 @@ struct TlsConn {
   bool set_up = false;
   bool hs_done = false;
   bool psk_used = false;
+  bool sniffed = false;      // the device's first byte was looked at
   size_t pending = 0;        // length of a write that returned WANT_WRITE
   uint64_t pending_off = 0;  // its file offset, for send_file
   uint32_t next_free = 0;

@@ -33,7 +33,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       __builtin_trap();  // decoded into a 192-byte buffer
     }
   }
-  if (p.st == otad::Parse::Error && (p.status < 400 || p.status > 505)) __builtin_trap();
+  if (p.st == otad::Parse::Error && (p.status < 400 || p.status > 505 || !p.why || !*p.why)) __builtin_trap();
   // A full buffer is always a verdict: asking for more would have the driver
   // read into zero bytes of room.
   if (p.st == otad::Parse::NeedMore && size >= lim.max_head) __builtin_trap();

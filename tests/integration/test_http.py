@@ -1,6 +1,7 @@
 """HTTP pull endpoints on the real otad, with the exact requests ESP clients send."""
 import hashlib
 import os
+import re
 import socket
 import subprocess
 import tempfile
@@ -261,7 +262,10 @@ class Downloads(GatewayTest):
         self.assertEqual(status, 414)
         out, _ = slow.communicate(timeout=60)
         self.assertEqual(out, big)
-        self.g.wait_log(r"bad request: 431")
+        # One line per bad request, saying what was wrong.
+        self.g.wait_log(r"bad request -> 431: head larger than http\.max_head in ")
+        self.g.wait_log(r"bad request -> 414: request line longer than http\.max_head in ")
+        self.assertEqual(len(re.findall(r"-> 431", self.g.log())), 1)
 
     def test_close_at_once_unless_the_device_sent_more(self):
         req = b"GET /firmware/demo.bin HTTP/1.1\r\nHost: gw\r\nConnection: close\r\n\r\n"
@@ -294,7 +298,12 @@ class Downloads(GatewayTest):
         s.close()
         status, *_ = split(raw(self.g.http_port, b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03" + b"\x00" * 40 + b"\r\n\r\n"))
         self.assertEqual(status, 400)
+        self.g.wait_log(r"bad request -> 400: TLS handshake on the plain HTTP port")
         self.g.wait_log(r"closed in the middle of a request head")
+        status, *_ = split(raw(self.g.http_port, b"GET /firmware/demo.bin HTTP/1.1\r\nHost: x\r\n"
+                                                  b"Transfer-Encoding: chunked\r\n\r\n"))
+        self.assertEqual(status, 501)
+        self.g.wait_log(r"bad request -> 501: Transfer-Encoding in a request")
         r = subprocess.run(["curl", "-s", self.url], capture_output=True)
         self.assertEqual(r.stdout, self.image)
 

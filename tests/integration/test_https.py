@@ -9,7 +9,7 @@ import ssl
 import subprocess
 import unittest
 
-from otadtest import ASAN, BASE_CONFIG, OTAD, SIM, GatewayTest, free_port, run
+from otadtest import ASAN, BASE_CONFIG, OTAD, SIM, GatewayTest, free_port, recv_until, run
 
 HTTPS_CONFIG = """
 [https]
@@ -201,15 +201,31 @@ class Https(GatewayTest):
                 re.finditer(rb"<<< [^\n]*RecordHeader[^\n]*\n +17 03 03 ([0-9a-f]{2}) ([0-9a-f]{2})", p4.stdout)]
         self.assertGreaterEqual(len(lens), 8)
         self.assertLessEqual(max(lens), 512 + 32)
+        # A device with http:// in its URL on this port gets a 400 in clear
+        # saying so (never content), and the log names it by its MAC header.
         import socket
         s = socket.create_connection(("127.0.0.1", self.g.https_port))
-        s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        s.sendall(b"GET /firmware/demo.bin HTTP/1.0\r\nHost: x\r\nx-ESP32-STA-MAC: 30:AE:A4:04:1D:8C\r\n\r\n")
+        got = recv_until(s)
+        s.close()
+        self.assertTrue(got.startswith(b"HTTP/1.1 400 Bad Request\r\n"), got)
+        self.assertTrue(got.endswith(b"\r\n\r\nThis port speaks HTTPS: the URL must begin with https://\n"), got)
+        self.g.wait_log(r"mac=30aea4041d8c https: GET /firmware/demo\.bin -> 400: plain HTTP on the HTTPS port")
+        r = subprocess.run(["curl", "-sS", "-o", "/dev/null", "-w", "%{http_code}",
+                            f"http://127.0.0.1:{self.g.https_port}/update"], capture_output=True, timeout=20)
+        self.assertEqual(r.stdout, b"400")
+        # Bytes that are neither TLS nor HTTP: a failed handshake, named as such.
+        s = socket.create_connection(("127.0.0.1", self.g.https_port))
+        s.sendall(b"\x00" * 64)
         try:
-            self.assertEqual(s.recv(100)[:1], b"\x15")  # a TLS alert, not HTTP
+            self.assertEqual(s.recv(100), b"")
         except ConnectionResetError:
             pass
         s.close()
-        self.g.wait_log(r"https: TLS handshake failed")
+        self.g.wait_log(r"https: TLS handshake failed: not TLS \(the device's first byte is 0x00")
+        self.assertEqual(self.g.stats()["active"], 0)
+        body, _, code = self.fetch_cert(self.a).stdout.rpartition(b"\n")  # TLS still works after both
+        self.assertEqual((code, body), (b"200", self.image))
 
     def test_peer_closing_without_close_notify(self):
         # Many embedded TLS stacks just close TCP. The gateway must treat that

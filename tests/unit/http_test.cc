@@ -89,10 +89,36 @@ TEST(HttpParse, Table) {
     EXPECT_EQ(p.st, c.st) << c.in;
     if (c.st == Parse::Error) {
       EXPECT_EQ(p.status, c.status) << c.in;
+      EXPECT_TRUE(p.why && *p.why) << c.in;  // every refusal says why in the log
     }
     if (c.st == Parse::Done) {
       EXPECT_EQ(r.keep_alive, c.keep_alive) << c.in;
     }
+  }
+}
+
+// The log line's reason for a refusal names the actual fault.
+TEST(HttpParse, ErrorReasons) {
+  const struct {
+    std::string in;
+    std::string why;
+  } cases[] = {
+      {"GET / HTTP/1.1\r\n\r\n", "HTTP/1.1 request without Host"},
+      {"GET / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n", "Transfer-Encoding in a request"},
+      {std::string("\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03\r\n\r\n", 15), "TLS handshake on the plain HTTP port"},
+      {"BREW / HTTP/1.1\r\nHost: x\r\n\r\n", "unknown method"},
+      {"GET / HTTP/2.0\r\n\r\n", "HTTP version other than 1.0 and 1.1"},
+      {"GET / HTTP/1.1\r\nHost: x\r\n folded\r\n\r\n", "folded header line"},
+      {"GET / HTTP/1.1\r\nHost: x\r\nHost: y\r\n\r\n", "more than one Host field"},
+      {"GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n",
+       "conflicting Content-Length fields"},
+      {"GET http://h/ HTTP/1.1\r\nHost: h\r\n\r\n", "request target not a path (origin form)"},
+  };
+  for (const auto& c : cases) {
+    Request r;
+    ParseResult p = parse(c.in, &r);
+    ASSERT_EQ(p.st, Parse::Error) << c.in;
+    EXPECT_EQ(std::string(p.why).substr(0, c.why.size()), c.why) << c.in;
   }
 }
 
