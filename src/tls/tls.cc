@@ -5,19 +5,14 @@
 #include "tls/tls.h"
 #include "tls/tls_server.h"
 
-#include <arpa/inet.h>
-#include <mbedtls/asn1.h>
 #include <mbedtls/ctr_drbg.h>
-#include <mbedtls/ecdsa.h>
 #include <mbedtls/entropy.h>
 #include <mbedtls/error.h>
 #include <mbedtls/net_sockets.h>
-#include <mbedtls/oid.h>
 #include <mbedtls/ssl.h>
 #include <mbedtls/ssl_ticket.h>
 #include <mbedtls/version.h>
 #include <mbedtls/x509_crt.h>
-#include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -162,116 +157,6 @@ int ticket_write(void* p, const mbedtls_ssl_session* session, unsigned char* sta
   return mbedtls_ssl_ticket_write(p, session, start, end, tlen, lifetime);
 }
 
-// Bytes of the Certificate handshake message for this chain: header (4),
-// list length (3), and each certificate with its own length (3).
-size_t cert_message_len(const mbedtls_x509_crt& chain) {
-  size_t n = 7;
-  for (const mbedtls_x509_crt* c = &chain; c && c->raw.p; c = c->next) n += 3 + c->raw.len;
-  return n;
-}
-
-// An address the certificate names only as an iPAddress entry, in text;
-// "" if none. mbedTLS 2.x (ESP-IDF 4.x) and BearSSL match the host a device
-// dialled only against dNSNames, so such a device reaching the gateway by
-// that address fails its name check.
-std::string address_without_dns_name(const mbedtls_x509_crt& crt) {
-  for (const mbedtls_x509_sequence* s = &crt.subject_alt_names; s && s->buf.p; s = s->next) {
-    if (s->buf.tag != (MBEDTLS_ASN1_CONTEXT_SPECIFIC | 7) || (s->buf.len != 4 && s->buf.len != 16)) continue;
-    char text[INET6_ADDRSTRLEN];
-    if (!inet_ntop(s->buf.len == 4 ? AF_INET : AF_INET6, s->buf.p, text, sizeof text)) continue;
-    bool named = false;
-    for (const mbedtls_x509_sequence* n = &crt.subject_alt_names; n && n->buf.p; n = n->next) {
-      named |= n->buf.tag == (MBEDTLS_ASN1_CONTEXT_SPECIFIC | 2) &&
-               std::string_view(reinterpret_cast<const char*>(n->buf.p), n->buf.len) == text;
-    }
-    if (!named) return text;
-  }
-  return "";
-}
-
-// What devices will make of the server certificate: an error when no device
-// could complete a handshake, warnings for those some devices cannot.
-Status check_certificate(const Config& cfg, const mbedtls_x509_crt& crt, std::vector<std::string>* warnings) {
-  // mbedTLS 2.28 sends the Certificate message as one record whatever max
-  // fragment length was agreed, and a device that asked for less rejects it.
-  const size_t msg = cert_message_len(crt);
-  if (cfg.max_fragment_length > 0 && msg > static_cast<size_t>(cfg.max_fragment_length)) {
-    return Err("https: cert_file " + cfg.cert_file + ": its Certificate message is " + std::to_string(msg) +
-               " bytes, more than max_fragment_length = " + std::to_string(cfg.max_fragment_length) +
-               ", and mbedTLS does not split it: every handshake would fail (otactl ca init makes a "
-               "certificate of about 400 bytes plus its names)");
-  }
-  if (std::string ip = address_without_dns_name(crt); !ip.empty()) {
-    warnings->push_back("https: cert_file " + cfg.cert_file + " names " + ip +
-                        " only as an IP address entry: devices on mbedTLS 2.x (ESP-IDF 4.x) or BearSSL that "
-                        "reach the gateway at that address will fail their name check (otactl ca init --host "
-                        "writes it both ways)");
-  }
-  // The largest record size it does not fit, if any.
-  size_t too_small = 0;
-  for (size_t mfl : {512, 1024, 2048}) too_small = msg > mfl ? mfl : too_small;
-  if (too_small) {
-    warnings->push_back("https: cert_file " + cfg.cert_file + ": its Certificate message is " + std::to_string(msg) +
-                        " bytes: a device asking for records of " + std::to_string(too_small) +
-                        " bytes or less (BearSSL's setBufferSizes, mbedTLS's max fragment length) will fail its "
-                        "handshake; a certificate with fewer names or no chain fits");
-  }
-  return Ok();
-}
-
-// The device MAC a client certificate names: subject CN, else a SAN dNSName.
-std::optional<Mac> cert_mac(const mbedtls_x509_crt* crt) {
-  for (const mbedtls_x509_name* n = &crt->subject; n; n = n->next) {
-    if (n->oid.p && MBEDTLS_OID_CMP(MBEDTLS_OID_AT_CN, &n->oid) == 0) {
-      auto m = parse_mac(std::string_view(reinterpret_cast<const char*>(n->val.p), n->val.len));
-      if (m) return m;
-    }
-  }
-  for (const mbedtls_x509_sequence* s = &crt->subject_alt_names; s && s->buf.p; s = s->next) {
-    auto m = parse_mac(std::string_view(reinterpret_cast<const char*>(s->buf.p), s->buf.len));
-    if (m) return m;
-  }
-  return std::nullopt;
-}
-
-}  // namespace
-
-// Resident memory per connection. Debian's mbedTLS 2.28 gives every context
-// two fixed record buffers of about 16.7 KB, and a session reset zeroes
-// both, so a pool entry that has carried one connection would keep about
-// 34 KB resident for good. A device that is downloading sends next to
-// nothing after its handshake, and an idle pool entry needs no bytes at
-// all: their pages go back to the kernel and read as zeros when touched
-// again. Only pages wholly inside a buffer are released. mbedTLS 3.x hides
-// these fields (and has MBEDTLS_SSL_VARIABLE_BUFFER_LENGTH for the purpose).
-namespace {
-void release_pages(unsigned char* from, unsigned char* to) {
-  static const uintptr_t page = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
-  const uintptr_t a = (reinterpret_cast<uintptr_t>(from) + page - 1) & ~(page - 1);
-  const uintptr_t b = reinterpret_cast<uintptr_t>(to) & ~(page - 1);
-  if (b > a) madvise(reinterpret_cast<void*>(a), b - a, MADV_DONTNEED);
-}
-
-// After the handshake: the input buffer beyond what mbedTLS still holds.
-void release_input_tail(mbedtls_ssl_context& ssl) {
-#if MBEDTLS_VERSION_NUMBER < 0x03000000
-  unsigned char* used = std::max(ssl.in_hdr + ssl.in_left, ssl.in_msg + ssl.in_msglen);
-  release_pages(used, ssl.in_buf + MBEDTLS_SSL_IN_CONTENT_LEN);
-#else
-  (void)ssl;
-#endif
-}
-
-// A context going back to the pool: both buffers (the next session reset
-// zeroes them anyway).
-void release_buffers(mbedtls_ssl_context& ssl) {
-#if MBEDTLS_VERSION_NUMBER < 0x03000000
-  release_pages(ssl.in_buf, ssl.in_buf + MBEDTLS_SSL_IN_CONTENT_LEN);
-  release_pages(ssl.out_buf, ssl.out_buf + MBEDTLS_SSL_OUT_CONTENT_LEN);
-#else
-  (void)ssl;
-#endif
-}
 }  // namespace
 
 IoResult TlsServer::handshake(TlsConn& t) {
@@ -401,27 +286,6 @@ std::string mbed_err(int r) {
   mbedtls_strerror(r, buf, sizeof buf);
   return buf;
 }
-#if MBEDTLS_VERSION_NUMBER < 0x03000000
-// Re-types a parsed EC key as MBEDTLS_PK_ECDSA so that ECDSA works on it in
-// place. mbedTLS 2.x signs and verifies with a key of the parsed type (ECKEY)
-// through a fresh copy of it, which rebuilds the table of multiples of the
-// curve's base point every time: for the server key, a fifth of a handshake's
-// CPU (ServerKeyExchange); for the client CA, a quarter of each device
-// certificate's check. An ECDSA-typed key keeps that table from its first
-// use on (MBEDTLS_ECP_FIXED_POINT_OPTIM, on in Debian's build); mbedTLS 3.x
-// ships the tables precomputed. Single-threaded, so the shared table needs
-// no lock. Other key types are left as they are.
-int ecdsa_in_place(mbedtls_pk_context& key) {
-  if (mbedtls_pk_get_type(&key) != MBEDTLS_PK_ECKEY) return 0;
-  mbedtls_pk_context ecdsa;
-  mbedtls_pk_init(&ecdsa);
-  int r = mbedtls_pk_setup(&ecdsa, mbedtls_pk_info_from_type(MBEDTLS_PK_ECDSA));
-  if (r == 0) r = mbedtls_ecdsa_from_keypair(mbedtls_pk_ec(ecdsa), mbedtls_pk_ec(key));
-  if (r == 0) std::swap(key, ecdsa);
-  mbedtls_pk_free(&ecdsa);
-  return r;
-}
-#endif
 }  // namespace
 
 Result<TlsServerPtr> tls_server_new(const Config& cfg, Auth auth, const Registry* registry) {

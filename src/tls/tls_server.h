@@ -10,10 +10,14 @@
 #include <mbedtls/x509_crt.h>
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "core/conn.h"
+#include "otad/config.h"
+#include "otad/mac.h"
+#include "otad/result.h"
 #include "otad/session_store.h"
 
 namespace otad {
@@ -80,5 +84,21 @@ extern TlsConn* g_handshaking;
 // Resumption by session ID from a fixed table of `slots` sessions, each
 // valid for lifetime_s seconds (session_cache.cc).
 void session_cache_attach(TlsServer& s, size_t slots, int64_t lifetime_s);
+
+// Record-buffer pages a context does not need go back to the kernel
+// (record_pages.cc): after the handshake the input buffer's unused tail, and
+// both buffers when the context returns to the pool.
+void release_input_tail(mbedtls_ssl_context& ssl);
+void release_buffers(mbedtls_ssl_context& ssl);
+
+// The server certificate as devices will meet it (server_cert.cc): an error
+// when no device could complete a handshake, warnings for those some cannot.
+Status check_certificate(const Config& cfg, const mbedtls_x509_crt& crt, std::vector<std::string>* warnings);
+#if MBEDTLS_VERSION_NUMBER < 0x03000000
+// Re-types a parsed EC key so that ECDSA signs and verifies with it in place.
+int ecdsa_in_place(mbedtls_pk_context& key);
+#endif
+// The device MAC a client certificate names: subject CN, else a SAN dNSName.
+std::optional<Mac> cert_mac(const mbedtls_x509_crt* crt);
 
 }  // namespace otad
