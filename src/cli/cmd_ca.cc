@@ -7,6 +7,7 @@
 
 #include "cli/cli.h"
 #include "cli/x509.h"
+#include "otad/digest.h"
 #include "otad/fsutil.h"
 
 namespace otad::cli {
@@ -74,11 +75,30 @@ int cmd_ca(const std::string& verb, const Args& a) {
   for (const auto& n : sans) names += (names.empty() ? "" : ", ") + n;
   printf("CA: %s (key %s)\nserver certificate: %s for %s\n", cfg.client_ca_file.c_str(),
          ca_key_path(cfg).c_str(), cfg.cert_file.c_str(), names.c_str());
-  printf("devices verify the gateway with %s (esp_https_ota: cert_pem)\n", cfg.client_ca_file.c_str());
+  printf("devices verify the gateway with %s:\n"
+         "  esp_https_ota, esp_http_client: cert_pem = its text\n"
+         "  Arduino-ESP32 (WiFiClientSecure): client.setCACert(its text)\n"
+         "  ESP8266 (BearSSL): BearSSL::X509List ca(its text); client.setTrustAnchors(&ca);\n"
+         "    BearSSL checks the validity dates: set the clock first (configTime)\n",
+         cfg.client_ca_file.c_str());
+  auto der = cert_der(server->cert);
+  if (der) {
+    // A fingerprint needs no clock but pins this very certificate: the next
+    // ca init changes it, and every device pinned to it must be updated first.
+    const Digests d = digest_bytes({reinterpret_cast<const uint8_t*>(der->data()), der->size()});
+    std::string fp;
+    for (size_t i = 0; i < sizeof d.sha1; ++i) {
+      char b2[4];
+      snprintf(b2, sizeof b2, i ? ":%02X" : "%02X", d.sha1[i]);
+      fp += b2;
+    }
+    printf("  or pin this server certificate (changes with every ca init):\n"
+           "    ESP8266 (BearSSL): client.setFingerprint(\"%s\");\n", fp.c_str());
+  }
   // The whole Certificate message (the certificate plus 10 bytes) must fit
   // in one record of the size a device asks for: mbedTLS 2.28 never splits
   // it. BearSSL devices with the smallest buffers ask for 512.
-  if (auto der = cert_der(server->cert); der && der->size() + 10 > 512) {
+  if (der && der->size() + 10 > 512) {
     fprintf(stderr, "otactl: warning: the server certificate is %zu bytes; devices that ask for 512-byte "
                     "records (BearSSL's smallest buffers) need it under 503: name fewer hosts\n", der->size());
   } else if (der) {

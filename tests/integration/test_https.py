@@ -483,6 +483,15 @@ class SmallRecordDevices(GatewayTest):
         g.start()
         self.assertTrue(self.s_client_512(g))
         self.assertNotIn("Certificate message is", g.log())
+        # The fingerprint otactl prints for BearSSL's setFingerprint is the
+        # SHA-1 of the certificate the gateway actually presents.
+        fp = re.search(r'client\.setFingerprint\("([0-9A-F:]{59})"\);', r.stdout).group(1)
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        ctx.check_hostname, ctx.verify_mode = False, ssl.CERT_NONE
+        import socket
+        with ctx.wrap_socket(socket.create_connection(("127.0.0.1", g.https_port), timeout=10)) as t:
+            presented = t.getpeercert(binary_form=True)
+        self.assertEqual(fp.replace(":", "").lower(), hashlib.sha1(presented).hexdigest())
         g.stop()
         # Twenty names: too large for 512-byte records. otactl says so, otad
         # warns at start, and a device asking for 512 fails as predicted.
