@@ -27,6 +27,11 @@ MacFeed mac_feed(MacReader& r, const uint8_t* p, size_t n);
 // Valid after Done.
 Mac mac_reader_mac(const MacReader& r);
 
+// Why bytes that made mac_feed Invalid are no MAC, for the log line: a
+// device pointed at the wrong port says more than "non-hex byte". head is
+// the connection's first bytes (the hex kept so far, then what was read).
+const char* tcpboot_misfit(const uint8_t* head, size_t n);
+
 void tcpboot_header(uint32_t size, const uint8_t sha1[20], uint8_t out[kTcpbootHeaderLen]);
 
 }  // namespace otad

@@ -2,6 +2,7 @@
 // u32le size | SHA-1 | image by sendfile, then linger until the device
 // closes (closing first with unread bytes would reset the connection and
 // could destroy the image's tail in flight).
+#include <algorithm>
 #include <cstring>
 
 #include "core/conn.h"
@@ -96,8 +97,11 @@ Next tcpboot_drive(Conn& c, const Context& ctx, bool timed_out) {
         }
         MacFeed f = mac_feed(c.rd, buf, r.n);
         if (f == MacFeed::Invalid) {
-          CONN_LOG(LogLevel::Info, c, kProto,
-                   "closed: not a MAC (expected 12 hex characters, got a non-hex byte)");
+          uint8_t head[kTcpbootMacLen + 16];
+          const size_t kept = c.rd.len, more = std::min(r.n, sizeof head - kept);
+          memcpy(head, c.rd.buf, kept);
+          memcpy(head + kept, buf, more);
+          CONN_LOG(LogLevel::Info, c, kProto, "closed: %s", tcpboot_misfit(head, kept + more));
           ctx.stats->bad_requests++;
           return close_now();
         }

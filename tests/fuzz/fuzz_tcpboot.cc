@@ -1,4 +1,5 @@
-// The MAC reader, fed in chunks whose sizes come from the input.
+// The MAC reader, fed in chunks whose sizes come from the input, and the
+// reason given for input that is no MAC.
 #include <algorithm>
 
 #include "otad/tcpboot.h"
@@ -15,7 +16,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       if (otad::mac_reader_mac(r).str().size() != 12) __builtin_trap();
       break;
     }
-    if (f == otad::MacFeed::Invalid) break;
+    if (f == otad::MacFeed::Invalid) {
+      const char* why = otad::tcpboot_misfit(data + 1, size - 1);
+      if (!why || !*why) __builtin_trap();
+      break;
+    }
     i += n;
   }
   return 0;

@@ -55,6 +55,10 @@ class Tcpboot(GatewayTest):
         self.g.wait_log(r"tcpboot: closed: not a MAC")
         size, digest, raw = tcpboot_fetch(self.g.port, mac=b"GET / HTTP/1.1\r\n\r\n")
         self.assertEqual(raw, b"")
+        self.g.wait_log(r"tcpboot: closed: an HTTP request \(http:// to the tcpboot port\?\), not a MAC")
+        size, digest, raw = tcpboot_fetch(self.g.port, mac=b"\x16\x03\x01\x00\xa5\x01\x00\x00\xa1\x03\x03\x00")
+        self.assertEqual(raw, b"")
+        self.g.wait_log(r"tcpboot: closed: a TLS handshake \(https:// to the tcpboot port\?\), not a MAC")
 
     def test_device_aborting_mid_transfer_is_logged_and_others_continue(self):
         # Big enough that the kernel's socket buffers cannot hold it all.

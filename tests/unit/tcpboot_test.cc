@@ -54,6 +54,27 @@ TEST(Tcpboot, InvalidAtFirstBadByte) {
   EXPECT_EQ(mac_feed(r, b + 1, 1), MacFeed::Invalid);
 }
 
+// A connection that is not a bootloader is named for what it most likely is.
+TEST(Tcpboot, Misfit) {
+  const struct {
+    std::string head;
+    const char* starts;
+  } cases[] = {
+      {"GET /firmware/demo.bin HTTP/1.1\r\n", "an HTTP request"},
+      {"HEAD / HTTP/1.1", "an HTTP request"},
+      {"DE" "LETE /x HTTP/1.1", "an HTTP request"},  // hex letters first: kept, then the rest
+      {std::string("\x16\x03\x01\x00\xa5\x01", 6), "a TLS handshake"},
+      {"30aea4041d8x", "not a MAC"},
+      {"GET", "not a MAC"},  // too little to tell
+      {"G", "not a MAC"},
+      {"", "not a MAC"},
+  };
+  for (const auto& c : cases) {
+    const char* why = tcpboot_misfit(reinterpret_cast<const uint8_t*>(c.head.data()), c.head.size());
+    EXPECT_EQ(std::string(why).rfind(c.starts, 0), 0u) << c.head << " -> " << why;
+  }
+}
+
 TEST(Tcpboot, Header) {
   uint8_t sha1[20];
   for (int i = 0; i < 20; ++i) sha1[i] = static_cast<uint8_t>(i + 1);
