@@ -143,7 +143,7 @@ Result<std::string> write_cert(Key& subject, Key& issuer, const std::string& sub
   // Key identifiers only on the CA. A leaf is sent in every handshake, and
   // a device that asks for 512-byte records (BearSSL's smallest buffers)
   // needs the whole Certificate message in one: mbedTLS 2.28 does not split
-  // it, and every byte of the leaf counts (see tls.cc, cert_message_len).
+  // it, and every byte of the leaf counts (see src/tls/server_cert.cc, cert_message_len).
   if (!r && ca) r = mbedtls_x509write_crt_set_subject_key_identifier(&crt);
   if (!r) {
     r = mbedtls_x509write_crt_set_key_usage(

@@ -110,6 +110,7 @@ Next handle(Conn& c, const Context& ctx, const Request& req) {
            r.note[0] ? ": " : "", r.note);
   if (r.status == 200 || r.status == 206) ctx.stats->served++;
   else if (r.status == 401 || r.status == 403) ctx.stats->refused++;
+  else if (c.cleartext) ctx.stats->bad_requests++;  // a head that did not parse counts in error_and_close
   c.state = ConnState::HttpRespond;
   return {Want::Write, ctx.cfg->http_send_timeout * 1000};
 }
@@ -165,7 +166,6 @@ Next http_drive(Conn& c, const Context& ctx, bool timed_out) {
           // ours both say what is wrong. The TLS context is freed with the slot.
           c.io = &plain_transport();
           c.cleartext = true;
-          ctx.stats->bad_requests++;
           break;
         }
         if (r.st != Io::Ok) {

@@ -1,17 +1,16 @@
 #include "otad/session_store.h"
 
+#include <mbedtls/platform_util.h>
+
 #include <cstdlib>
 #include <cstring>
 
 namespace otad {
 
 namespace {
-// Master secrets live here: wiped on eviction and at exit, through a
-// volatile pointer so the compiler cannot drop the stores.
-void wipe(void* p, size_t n) {
-  volatile uint8_t* v = static_cast<volatile uint8_t*>(p);
-  while (n--) *v++ = 0;
-}
+// Master secrets live here: wiped on eviction and at exit, by the call the
+// compiler cannot drop as a dead store.
+void wipe(void* p, size_t n) { mbedtls_platform_zeroize(p, n); }
 }  // namespace
 
 void SessionStore::Free::operator()(Entry* p) const { free(p); }

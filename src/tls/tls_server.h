@@ -1,5 +1,6 @@
 // Inside the HTTPS transport: the pooled context and the server, shared by
-// tls.cc and the session cache (session_cache.cc). Nothing outside src/tls
+// tls.cc, the session cache (session_cache.cc), the certificate checks
+// (server_cert.cc) and the buffer release (record_pages.cc). Nothing outside src/tls
 // includes this; the reactor sees only tls.h.
 #pragma once
 #include <mbedtls/ctr_drbg.h>
