@@ -58,6 +58,10 @@ class Catalog {
                                                      std::vector<std::string>* errors,
                                                      std::vector<std::string>* warnings);
 
+  // A catalog of entries without files (fd -1): for tests of what is
+  // decided, not of what is sent.
+  static std::shared_ptr<const Catalog> in_memory(const std::vector<ManifestEntry>& entries);
+
   // The image a platform serves: the highest semantic version; images whose
   // version is not semver rank below, and later additions win ties.
   // filesystem: the platform's filesystem image (kind "filesystem": SPIFFS,
@@ -69,6 +73,7 @@ class Catalog {
  private:
   // Looked up per request with string_views (std::less<>): no temporaries.
   using Index = std::map<std::string, std::shared_ptr<const Image>, std::less<>>;
+  void index();
   std::vector<std::shared_ptr<const Image>> images_;
   Index current_, current_fs_, by_sha256_;
 };

@@ -101,12 +101,29 @@ Result<std::shared_ptr<const Catalog>> Catalog::load(const std::string& dir, uin
     }
     cat->images_.push_back(*img);
   }
-  for (const auto& img : cat->images_) {
-    cat->by_sha256_[img->m.sha256] = img;
-    auto& cur = (is_filesystem(img->m) ? cat->current_fs_ : cat->current_)[img->m.platform];
+  cat->index();
+  return std::shared_ptr<const Catalog>(cat);
+}
+
+std::shared_ptr<const Catalog> Catalog::in_memory(const std::vector<ManifestEntry>& entries) {
+  auto cat = std::make_shared<Catalog>();
+  for (const ManifestEntry& e : entries) {
+    auto img = std::make_shared<Image>();
+    img->m = e;
+    img->semver = parse_semver(e.version);
+    memset(img->sha1, 0, sizeof img->sha1);
+    cat->images_.push_back(img);
+  }
+  cat->index();
+  return cat;
+}
+
+void Catalog::index() {
+  for (const auto& img : images_) {
+    by_sha256_[img->m.sha256] = img;
+    auto& cur = (is_filesystem(img->m) ? current_fs_ : current_)[img->m.platform];
     if (!cur || image_newer(img->m, cur->m)) cur = img;
   }
-  return std::shared_ptr<const Catalog>(cat);
 }
 
 std::shared_ptr<const Image> Catalog::current(std::string_view platform, bool filesystem) const {

@@ -1,71 +1,40 @@
-// A connection slot in the fixed slab, and the small interfaces between the
-// reactor (src/core) and protocol drivers (src/proto). Protocol code sees no
-// libevent and no TLS headers: it reads and writes through a Transport and
-// tells the reactor what it waits for by returning a Next.
+// A connection slot in the fixed slab: the fields every connection has, and
+// fixed storage for the one protocol's own state (a tcpboot MAC reader, an
+// HTTP request buffer's offsets). The slab is one allocation at start-up;
+// nothing per connection is allocated later. Protocol drivers tell the
+// reactor what they wait for by returning a Next.
 #pragma once
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <new>
+#include <string_view>
+#include <type_traits>
 
+#include "core/transport.h"
 #include "otad/catalog.h"
-#include "otad/config.h"
-#include "otad/devices.h"
-#include "otad/policy.h"
-#include "otad/tcpboot.h"
 
 namespace otad {
 
-// Outcome of one transport call, with foreign error spaces (errno now, TLS
-// later) folded into one enum in exactly one place per transport.
-// Cleartext: a TLS transport found plain text where a ClientHello belongs
-// (a device with http:// in its URL on the HTTPS port); nothing was consumed.
-enum class Io : uint8_t { Ok, WantRead, WantWrite, Eof, Error, Cleartext };
-struct IoResult {
-  Io st;
-  size_t n;  // bytes moved when Ok
-  int err;   // errno when Error
-};
+struct Context;
+struct Protocol;
+struct TransportPool;
 
-struct Conn;
-
-// What protocol drivers read and write through. The TLS implementation runs
-// its handshake inside the first read or write, so drivers never see it.
-// A read that returns Ok has n > 0: the peer closing is always Eof, so no
-// driver can spin on an empty read.
-struct Transport {
-  virtual IoResult read(Conn& c, uint8_t* buf, size_t n) = 0;
-  // more: further bytes follow at once (lets TCP coalesce header and body).
-  // After WantWrite, call again with the same bytes (TLS requires it).
-  virtual IoResult write(Conn& c, const uint8_t* buf, size_t n, bool more) = 0;
-  // Sends up to n bytes of file_fd from off: by sendfile when plain, through
-  // one shared scratch buffer when encrypted.
-  virtual IoResult send_file(Conn& c, int file_fd, uint64_t off, size_t n) = 0;
-  // Ends our direction (TLS: close_notify first).
-  virtual void shutdown_write(Conn& c) = 0;
-  // Text for an IoResult's err, for the one log line at the edge.
-  virtual const char* error_text(int err) = 0;
-  // False while a TLS handshake is still under way.
-  virtual bool ready(const Conn&) { return true; }
-
- protected:
-  ~Transport() = default;
-};
-Transport& plain_transport();
-
+// The reactor's view of a slot; each protocol keeps its own state machine
+// inside its state struct.
 enum class ConnState : uint8_t {
-  Free,         // on the free list
-  ReadMac,      // tcpboot: waiting for the 12-character MAC
-  SendHeader,   // tcpboot: size + SHA-1 reply partly sent
-  SendBody,     // tcpboot: image streaming
-  HttpRead,     // http: reading a request head (or idle between keep-alive requests)
-  HttpRespond,  // http: writing a response head (and any short text body)
-  HttpBody,     // http: streaming image bytes
-  Linger,       // all sent, FIN sent: waiting for the device to close (http: only
-                // when it sent more than its requests)
+  Free,       // on the free list
+  Handshake,  // the transport's handshake is under way
+  Protocol,   // the protocol driver has the connection
 };
 
-enum class Proto : uint8_t { Tcpboot, Http };
+// What a listener demands of devices before they are served.
 enum class Auth : uint8_t { None, Psk, Cert, Password, Any };
+// An auth key's word (the config table has checked it).
+inline Auth auth_from_name(std::string_view a) {
+  return a == "psk" ? Auth::Psk : a == "cert" ? Auth::Cert : a == "password" ? Auth::Password
+       : a == "any" ? Auth::Any : Auth::None;
+}
 
 // Reset: close with RST, dropping what the kernel still queues for the peer
 // (a stalled or cut transfer must free its buffers and fail at once).
@@ -75,89 +44,90 @@ struct Next {
   int64_t timeout_ms;  // how long to wait for it
 };
 
-struct Stats {
-  uint64_t accepted = 0, served = 0, aborted = 0, refused = 0, bad_requests = 0;
-  uint64_t bytes_sent = 0;
-  uint32_t active = 0, peak_active = 0;
+// An image range on its way to the device (body.cc streams it).
+struct Body {
+  std::shared_ptr<const Image> image;  // keeps the file open across reloads
+  uint64_t off = 0, end = 0;           // next byte, one past the last
+  uint64_t sent = 0;                   // bytes of this transfer sent so far
 };
-
-// What protocol drivers may read of the server's state.
-struct Context {
-  const Config* cfg;
-  std::shared_ptr<const Catalog> catalog;
-  const Registry* registry;
-  PolicyConfig policy;
-  Stats* stats;
-  bool draining;
-  // Set by a driver that found an image file different from what the catalog
-  // verified (it shrank under a transfer): the reactor re-verifies the catalog.
-  bool* image_trouble;
-  size_t max_head;
-};
-
-constexpr size_t kRespHeadMax = 1024;
 
 // Storage for libevent's struct event, embedded so that a slot needs no
 // allocation; server.cc checks the size against the real struct.
 constexpr size_t kEventStorage = 160;
+// Room for the largest protocol state; each protocol checks its own fits.
+constexpr size_t kProtoStateSize = 256;
 
 struct Conn {
   alignas(16) unsigned char ev[kEventStorage];
   short armed = 0;  // event mask currently registered; 0 = none
   ConnState state = ConnState::Free;
+  Auth auth = Auth::None;  // what the listener demands
+  bool misdirected = false;  // plain text on a TLS listener: answered in clear, never served
   int fd = -1;
   uint32_t id = 0;
   uint32_t next_free = 0;
   Transport* io = nullptr;
-  void* owner = nullptr;  // the Server, for the C callback trampoline
-  char peer[56] = {};     // "addr:port"
-  char mac[13] = {};      // canonical once known, else ""
+  TransportPool* pool = nullptr;  // where io's context came from, if pooled
+  void* io_ctx = nullptr;         // the pooled transport's per-connection state
+  const Protocol* proto = nullptr;
+  const char* tag = "";           // the listener's name, for log lines
+  void* owner = nullptr;          // the Server, for the C callback trampoline
+  char peer[56] = {};             // "addr:port"
+  char mac[13] = {};              // the device as known so far (claimed or proven), else ""
+  Identity proven;                // what the transport proved
   int64_t started_ms = 0;
   int64_t deadline_ms = 0;
-  Proto proto = Proto::Tcpboot;
-  Auth auth = Auth::None;  // what the listener demands
-  bool tls = false;
-  void* tls_ctx = nullptr;  // the pooled TLS context, when tls
-  bool cleartext = false;   // tls listener, but the device spoke plain HTTP: it gets a 400 in clear
-  // http
-  uint8_t* buf = nullptr;  // fixed: max_head for requests + kRespHeadMax for responses
-  uint16_t rx_len = 0, head_len = 0, tx_len = 0, tx_off = 0;
-  bool keep_alive = false;
-  bool device_talking = false;  // Linger: the device sent bytes after its last request
-  uint32_t requests = 0;
-  int64_t req_ms = 0;
-  char auth_id[13] = {};    // MAC proven by TLS (PSK identity or client certificate)
-  char basic_id[13] = {};   // MAC proven by HTTP Basic on this connection
-  uint8_t basic_tag[16] = {};  // digest of the Authorization value verified for basic_id
-  char line[176] = {};      // "GET /update -> 200 ..." for the request's log line
-  // tcpboot
-  MacReader rd;
-  uint8_t hdr[kTcpbootHeaderLen];
-  uint8_t hdr_sent = 0;
-  std::shared_ptr<const Image> image;  // keeps the file open across reloads
-  uint64_t off = 0, end = 0;
+  uint8_t* buf = nullptr;         // the slot's fixed buffer, if the protocol has one
+  Body body;
+  alignas(16) unsigned char ps[kProtoStateSize];  // the protocol's state
+};
+
+// The protocol state S inside c: made by start, destroyed by end.
+template <class S>
+S& proto_state(Conn& c) {
+  static_assert(sizeof(S) <= kProtoStateSize && alignof(S) <= 16, "protocol state does not fit the slot");
+  return *std::launder(reinterpret_cast<S*>(c.ps));
+}
+template <class S>
+const S& proto_state(const Conn& c) {
+  return proto_state<S>(const_cast<Conn&>(c));
+}
+template <class S>
+S& proto_state_make(Conn& c) {
+  static_assert(sizeof(S) <= kProtoStateSize && alignof(S) <= 16, "protocol state does not fit the slot");
+  static_assert(std::is_trivially_destructible_v<S>, "protocol state is dropped without a destructor");
+  return *new (c.ps) S{};
+}
+
+// A protocol, as the reactor drives it; the program's main wires listeners
+// to protocols (src/daemon).
+struct Protocol {
+  const char* name;
+  // Bytes of the slot buffer the protocol needs (0: none).
+  size_t (*buffer_size)(const Context&);
+  void (*start)(Conn&, const Context&);
+  // Runs until it would block; timed_out: the last Next's timeout expired.
+  Next (*drive)(Conn&, const Context&, bool timed_out);
+  // True when nothing is in flight (an idle keep-alive connection), so
+  // shutdown may close it at once.
+  bool (*idle)(const Conn&);
 };
 
 int64_t now_ms();
 
-// Sends the next part of c.image's range [c.off, c.end) (src/core/body.cc).
+// Sends the next part of c.body (src/core/body.cc).
 struct BodyStep {
   enum Kind { Done, Yield, WaitWrite, WaitRead, Failed } kind;
-  const char* why;  // when Failed
+  const char* why;     // when Failed
+  bool image_fault;    // when Failed: the file is not what the catalog verified
 };
-BodyStep stream_body(Conn& c, const Context& ctx);
-
-// tcpboot driver (src/proto/tcpboot_conn.cc).
-void tcpboot_start(Conn& c, const Context& ctx);
-Next tcpboot_drive(Conn& c, const Context& ctx, bool timed_out);
-// HTTP driver (src/proto/http_conn.cc).
-void http_start(Conn& c, const Context& ctx);
-Next http_drive(Conn& c, const Context& ctx, bool timed_out);
+BodyStep stream_body(Conn& c);
 
 }  // namespace otad
 
 #include "otad/log.h"
-// Every connection log line names the connection, the peer and the device.
-#define CONN_LOG(level, c, proto, fmt, ...)                                                  \
+// Every connection log line names the connection, the peer, the device and
+// the listener.
+#define CONN_LOG(level, c, fmt, ...)                                                           \
   OTAD_LOG(level, "conn#%u %s mac=%s %s: " fmt, (c).id, (c).peer, (c).mac[0] ? (c).mac : "-", \
-           proto, ##__VA_ARGS__)
+           (c).tag, ##__VA_ARGS__)

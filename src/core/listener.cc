@@ -44,8 +44,10 @@ void format_peer(const sockaddr_storage& ss, char* out, size_t n) {
 
 }  // namespace
 
-Status Server::open_listener(Listener& l, const std::string& addr, int port) {
-  const char* proto = l.name;
+Status Server::open_listener(Listener& l) {
+  const char* proto = l.spec.name.c_str();
+  const std::string& addr = l.spec.addr;
+  const int port = l.spec.port;
   sockaddr_storage ss{};
   socklen_t len;
   int family;
@@ -75,7 +77,6 @@ Status Server::open_listener(Listener& l, const std::string& addr, int port) {
                std::to_string(port) + ": " + why);
   }
   l.fd = fd;
-  l.owner = this;
   event_assign(reinterpret_cast<struct event*>(l.ev), base_, fd, EV_READ | EV_PERSIST,
                listener_cb, &l);
   event_add(reinterpret_cast<struct event*>(l.ev), nullptr);
@@ -85,28 +86,22 @@ Status Server::open_listener(Listener& l, const std::string& addr, int port) {
 }
 
 void Server::on_accept(Listener& l) {
+  const char* name = l.spec.name.c_str();
   for (int i = 0; i < kMaxAcceptsPerWake; ++i) {
     if (!free_head_) {
       if (!paused_full_) {
-        LOG_WARN("%s: all %lld connection slots busy; pausing accept until one frees", l.name,
+        LOG_WARN("%s: all %lld connection slots busy; pausing accept until one frees", name,
                  static_cast<long long>(cfg_.max_connections));
       }
       paused_full_ = true;
       listeners_enable(false);
       return;
     }
-    if (l.tls && !tls_accepting(*tls_)) {
-      // Every TLS context is busy, or enough handshakes are under way: leave
-      // further devices in the backlog, where their handshake clock has not
-      // started yet.
-      if (tls_free_contexts(*tls_) == 0) {
-        LOG_WARN("https: all %lld TLS contexts busy; pausing accept until one frees",
-                 static_cast<long long>(cfg_.max_tls_connections));
-      } else {
-        LOG_DEBUG("https: %lld handshakes in progress; pausing accept",
-                  static_cast<long long>(cfg_.max_handshakes));
-      }
-      paused_tls_ = true;
+    if (l.spec.pool && !l.spec.pool->accepting()) {
+      bool warn;
+      const char* why = l.spec.pool->busy_reason(&warn);
+      OTAD_LOG(warn ? LogLevel::Warn : LogLevel::Debug, "%s: %s; pausing accept until one frees", name, why);
+      l.pool_busy = true;
       event_del(reinterpret_cast<struct event*>(l.ev));
       l.armed = false;
       return;
@@ -118,39 +113,51 @@ void Server::on_accept(Listener& l) {
       if (errno == EINTR || errno == ECONNABORTED) continue;
       if (errno == EAGAIN || errno == EWOULDBLOCK) return;
       if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
-        LOG_WARN("%s: accept: %s; backing off for 1 s", l.name, strerror(errno));
+        LOG_WARN("%s: accept: %s; backing off for 1 s", name, strerror(errno));
         paused_backoff_ = true;
         listeners_enable(false);
         timeval tv{1, 0};
         event_add(backoff_timer_, &tv);
         return;
       }
-      LOG_ERROR("%s: accept: %s", l.name, strerror(errno));
+      LOG_ERROR("%s: accept: %s", name, strerror(errno));
       return;
     }
     Conn* c = slot_alloc();
     c->fd = fd;
     c->id = next_id_++;
     c->io = &plain_transport();
+    c->pool = nullptr;
+    c->io_ctx = nullptr;
     c->owner = this;
     c->armed = 0;
-    c->proto = l.proto;
+    c->proto = l.spec.proto;
+    c->tag = name;
     c->auth = l.auth;
-    c->tls = l.tls;
+    c->misdirected = false;
+    c->mac[0] = '\0';
+    c->proven = Identity{};
+    c->body = Body{};
+    c->buf = bufs_ ? bufs_.get() + static_cast<size_t>(c - slab_.get()) * buf_size_ : nullptr;
+    c->started_ms = now_ms();
     format_peer(ss, c->peer, sizeof c->peer);
     stats_.accepted++;
     if (++stats_.active > stats_.peak_active) stats_.peak_active = stats_.active;
-    if (l.tls && !(c->io = tls_attach(*tls_, *c))) {
-      LOG_ERROR("https: cannot set up a TLS context (out of memory?); closing %s", c->peer);
-      slot_free(*c, true);
+    if (l.spec.pool) {
+      if (!(c->io = l.spec.pool->attach(*c))) {
+        LOG_ERROR("%s: cannot set up a transport context (out of memory?); closing %s", name, c->peer);
+        c->io = &plain_transport();
+        slot_free(*c, true);
+        continue;
+      }
+      c->pool = l.spec.pool;
+      c->state = ConnState::Handshake;
+      c->deadline_ms = c->started_ms + c->pool->handshake_timeout_ms();
+      drive(*c, false);
       continue;
     }
-    if (l.proto == Proto::Http) {
-      c->buf = bufs_.get() + static_cast<size_t>(c - slab_.get()) * (cfg_.max_head + kRespHeadMax);
-      http_start(*c, ctx_);
-    } else {
-      tcpboot_start(*c, ctx_);
-    }
+    c->state = ConnState::Protocol;
+    c->proto->start(*c, ctx_);
     drive(*c, false);
   }
 }

@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "otad/fsutil.h"
@@ -60,16 +61,15 @@ Server::Server(std::string config_path, Config cfg, std::shared_ptr<const Catalo
   slab_ = std::make_unique<Conn[]>(n);
   for (uint32_t i = 0; i < n; ++i) slab_[i].next_free = i + 2 <= n ? i + 2 : 0;
   free_head_ = n ? 1 : 0;
-  if (cfg_.http_enabled || cfg_.https_enabled) {
-    // new[] without initialisation: a slot's pages become resident only
-    // when a connection in that slot first uses them.
-    bufs_.reset(new uint8_t[static_cast<size_t>(n) * (cfg_.max_head + kRespHeadMax)]);
-  }
-  tcpboot_.name = "tcpboot";
-  http_.name = "http";
-  http_.proto = https_.proto = Proto::Http;
-  https_.name = "https";
-  https_.tls = true;
+  ctx_.transfers = &transfers_;
+  sync_context();
+}
+
+void Server::add_listener(ListenerSpec spec) {
+  auto l = std::make_unique<Listener>();
+  l->spec = std::move(spec);
+  l->owner = this;
+  listeners_.push_back(std::move(l));
   sync_context();
 }
 
@@ -89,20 +89,13 @@ void Server::sync_context() {
   ctx_.registry = &registry_;
   ctx_.policy.default_platform = cfg_.default_platform;
   ctx_.policy.serve_unknown = cfg_.unknown_devices == "serve";
-  ctx_.stats = &stats_;
   ctx_.draining = draining_;
-  ctx_.image_trouble = &image_trouble_;
   ctx_.max_head = static_cast<size_t>(cfg_.max_head);
-  auto auth_of = [](const std::string& a) {
-    return a == "psk" ? Auth::Psk : a == "cert" ? Auth::Cert : a == "password" ? Auth::Password
-         : a == "any" ? Auth::Any : Auth::None;
-  };
-  http_.auth = auth_of(cfg_.http_auth);
-  https_.auth = auth_of(cfg_.https_auth);
+  for (auto& l : listeners_) l->auth = l->spec.auth_key ? auth_from_name(cfg_.*(l->spec.auth_key)) : Auth::None;
 }
 
 void Server::close_listeners() {
-  for (Listener* l : {&tcpboot_, &http_, &https_}) {
+  for (auto& l : listeners_) {
     if (l->fd < 0) continue;
     if (l->armed) event_del(ev_of(*l));
     l->armed = false;
@@ -126,13 +119,14 @@ void Server::slot_free(Conn& c, bool reset) {
   }
   if (c.armed) event_del(ev_of(c));
   c.armed = 0;
-  if (c.tls_ctx) {
-    tls_detach(*tls_, c);
-    resume_tls_accept();
+  if (c.pool) {
+    c.pool->detach(c);
+    c.pool = nullptr;
+    pool_resume_check();
   }
   if (c.fd >= 0) close(c.fd);
   c.fd = -1;
-  c.image.reset();
+  c.body = Body{};
   c.state = ConnState::Free;
   c.next_free = free_head_;
   free_head_ = static_cast<uint32_t>(&c - slab_.get()) + 1;
@@ -154,21 +148,66 @@ void Server::arm(Conn& c, Next n) {
   event_add(ev, &tv);
 }
 
-// Re-arms the HTTPS listener once a TLS context is free and the number of
-// handshakes in progress is under its budget.
-void Server::resume_tls_accept() {
-  if (!paused_tls_ || draining_ || !tls_accepting(*tls_)) return;
-  paused_tls_ = false;
-  if (!paused_full_ && !paused_backoff_ && https_.fd >= 0 && !https_.armed) {
-    event_add(ev_of(https_), nullptr);
-    https_.armed = true;
+// Re-arms a listener paused on its transport pool once a context is free
+// and the handshakes in progress are under their budget.
+void Server::pool_resume_check() {
+  if (draining_) return;
+  for (auto& l : listeners_) {
+    if (!l->pool_busy || !l->spec.pool->accepting()) continue;
+    l->pool_busy = false;
+    if (!paused_full_ && !paused_backoff_ && l->fd >= 0 && !l->armed) {
+      event_add(ev_of(*l), nullptr);
+      l->armed = true;
+    }
   }
 }
 
+Next Server::start_protocol(Conn& c) {
+  c.state = ConnState::Protocol;
+  c.proto->start(c, ctx_);
+  return c.proto->drive(c, ctx_, false);
+}
+
+// The transport's handshake, finished before the protocol starts; a failed
+// one is the connection's one record.
+Next Server::handshake(Conn& c, bool timed_out) {
+  if (timed_out || now_ms() >= c.deadline_ms) {
+    char what[64];
+    snprintf(what, sizeof what, "%s handshake not completed", c.io->name());
+    transfers_.end(c, {.outcome = Outcome::BadRequest, .started_ms = c.started_ms, .what = what});
+    return {Want::Reset, 0};
+  }
+  const Handshake h = c.io->handshake(c);
+  if (h.claimed[0]) memcpy(c.mac, h.claimed, sizeof c.mac);
+  switch (h.st) {
+    case Hs::WantRead:
+    case Hs::WantWrite:
+      return {h.st == Hs::WantRead ? Want::Read : Want::Write, c.deadline_ms - now_ms()};
+    case Hs::Plaintext:
+      // Plain text where a handshake belongs: the protocol reads it in clear
+      // to answer in clear (never content), so the device's own log and ours
+      // both say what is wrong. The pooled context is freed with the slot.
+      c.io = &plain_transport();
+      c.misdirected = true;
+      return start_protocol(c);
+    case Hs::Done:
+      c.proven = h.proven;
+      if (h.proven.proof != Proof::None) memcpy(c.mac, h.proven.mac, sizeof c.mac);
+      return start_protocol(c);
+    case Hs::Failed:
+      break;
+  }
+  // One line per failed handshake: peer, claimed identity, reason.
+  char what[320];
+  snprintf(what, sizeof what, "%s handshake failed: %s", c.io->name(), h.why ? h.why : "?");
+  transfers_.end(c, {.outcome = Outcome::BadRequest, .started_ms = c.started_ms, .what = what});
+  return {Want::Reset, 0};
+}
+
 void Server::drive(Conn& c, bool timed_out) {
-  Next n = c.proto == Proto::Http ? http_drive(c, ctx_, timed_out) : tcpboot_drive(c, ctx_, timed_out);
-  if (image_trouble_) reverify_catalog();
-  if (c.tls_ctx) resume_tls_accept();  // a handshake may have just completed
+  Next n = c.state == ConnState::Handshake ? handshake(c, timed_out) : c.proto->drive(c, ctx_, timed_out);
+  if (transfers_.take_image_fault()) reverify_catalog();
+  if (c.pool) pool_resume_check();  // a handshake may have just completed
   if (n.want == Want::Close || n.want == Want::Reset) {
     slot_free(c, n.want == Want::Reset);
     accept_resume_check();
@@ -180,10 +219,9 @@ void Server::drive(Conn& c, bool timed_out) {
 void Server::on_conn_event(Conn& c, short what) { drive(c, (what & EV_TIMEOUT) != 0); }
 
 void Server::listeners_enable(bool on) {
-  Listener* all[] = {&tcpboot_, &http_, &https_};
-  for (Listener* l : all) {
+  for (auto& l : listeners_) {
     if (l->fd < 0 || l->armed == on) continue;
-    if (on && l == &https_ && paused_tls_) continue;
+    if (on && l->pool_busy) continue;
     if (on) event_add(ev_of(*l), nullptr);
     else event_del(ev_of(*l));
     l->armed = on;
@@ -210,10 +248,11 @@ void Server::on_timer(int which) {
     for (uint32_t i = 0; i < static_cast<uint32_t>(cfg_.max_connections); ++i) {
       Conn& c = slab_[i];
       if (c.state == ConnState::Free) continue;
-      CONN_LOG(LogLevel::Warn, c, c.proto == Proto::Http ? "http" : "tcpboot",
-               "cut by shutdown after %llu of %llu bytes",
-               static_cast<unsigned long long>(c.off), static_cast<unsigned long long>(c.end));
-      stats_.aborted++;
+      char what[96];
+      snprintf(what, sizeof what, "cut by shutdown after %llu of %llu bytes",
+               static_cast<unsigned long long>(c.body.off), static_cast<unsigned long long>(c.body.end));
+      transfers_.end(c, {.outcome = Outcome::Aborted, .image = c.body.image.get(), .bytes = c.body.sent,
+                         .started_ms = c.started_ms, .what = what});
       slot_free(c, true);
     }
     event_base_loopexit(base_, nullptr);
@@ -234,7 +273,7 @@ void Server::begin_shutdown() {
   // it ends when the device closes, within the grace period.)
   for (uint32_t i = 0; i < static_cast<uint32_t>(cfg_.max_connections); ++i) {
     Conn& c = slab_[i];
-    if (c.state == ConnState::HttpRead && c.rx_len == 0) slot_free(c);
+    if (c.state == ConnState::Protocol && c.proto->idle(c)) slot_free(c);
   }
   LOG_INFO("shutdown: no longer accepting; %u connection(s) in flight, grace %lld s",
            stats_.active, static_cast<long long>(cfg_.shutdown_grace));
@@ -297,7 +336,6 @@ void Server::reload() {
 // its platform fall back to the newest intact image; transfers in flight keep
 // the Image they hold.
 void Server::reverify_catalog() {
-  image_trouble_ = false;
   std::vector<std::string> errors, warnings;
   auto cat = Catalog::load(cfg_.catalog_dir, static_cast<uint64_t>(cfg_.max_image_size),
                            catalog_.get(), &errors, &warnings);
@@ -348,34 +386,21 @@ int Server::run() {
   owned_events_.push_back(backoff_timer_);
   owned_events_.push_back(grace_timer_);
 
-  struct {
-    bool on;
-    Listener* l;
-    const std::string& addr;
-    int64_t port;
-  } wanted[] = {{cfg_.tcpboot_enabled, &tcpboot_, cfg_.tcpboot_listen, cfg_.tcpboot_port},
-                {cfg_.http_enabled, &http_, cfg_.http_listen, cfg_.http_port},
-                {cfg_.https_enabled, &https_, cfg_.https_listen, cfg_.https_port}};
-  if (cfg_.https_enabled) {
-    auto t = tls_server_new(cfg_, https_.auth, &registry_);
-    if (!t) {
-      LOG_ERROR("%s", t.error().c_str());
-      return 2;
-    }
-    tls_ = std::move(*t);
-    LOG_INFO("https: %s", tls_summary(*tls_).c_str());
-    for (const std::string& w : tls_warnings(*tls_)) LOG_WARN("%s", w.c_str());
-  }
-  for (auto& w : wanted) {
-    if (!w.on) continue;
-    Status s = open_listener(*w.l, w.addr, static_cast<int>(w.port));
+  // Slot buffers for the protocols that need one, sized for the largest.
+  // new[] without initialisation: a slot's pages become resident only when a
+  // connection in that slot first uses them.
+  for (auto& l : listeners_) buf_size_ = std::max(buf_size_, l->spec.proto->buffer_size(ctx_));
+  if (buf_size_) bufs_.reset(new uint8_t[static_cast<size_t>(cfg_.max_connections) * buf_size_]);
+  for (auto& l : listeners_) {
+    Status s = open_listener(*l);
     if (!s) {
       LOG_ERROR("%s", s.error().c_str());
       return 1;
     }
-  }
-  if (http_.fd >= 0 && http_.auth == Auth::Password) {
-    LOG_WARN("http: auth = password on a plain listener: passwords cross the network in clear");
+    if (!l->spec.pool && l->auth == Auth::Password) {
+      LOG_WARN("%s: auth = password on a plain listener: passwords cross the network in clear",
+               l->spec.name.c_str());
+    }
   }
   // The pid file means "up": otactl sends SIGHUP to this pid, and an init
   // script may wait for the file. So it is written only once the signal

@@ -1,13 +1,16 @@
 // The reactor: one event_base, one thread. Owns the connection slab, the
 // listeners, signals, the loaded state (config, catalog, devices) and its
-// reload, and graceful shutdown.
+// reload, and graceful shutdown. It knows protocols and transports only
+// through the Protocol table entry and the TransportPool interface each
+// listener was given (the program's main wires them: src/daemon).
 #pragma once
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "core/conn.h"
-#include "tls/tls.h"
+#include "core/context.h"
+#include "core/transfer.h"
 #include "otad/catalog.h"
 #include "otad/config.h"
 #include "otad/devices.h"
@@ -17,13 +20,23 @@ struct event;
 
 namespace otad {
 
+// One listening socket: a config section's address and port, the protocol
+// spoken there, the transport (pooled, or plain TCP) and the auth demanded.
+struct ListenerSpec {
+  std::string name;               // the config section, and the log tag
+  const Protocol* proto = nullptr;
+  TransportPool* pool = nullptr;  // null: plain TCP
+  std::string Config::* auth_key = nullptr;  // the section's auth key, if it has one
+  std::string addr;
+  int port = 0;
+};
+
 struct Listener {
   alignas(16) unsigned char ev[kEventStorage];
   int fd = -1;
   bool armed = false;
-  const char* name = "";
-  Proto proto = Proto::Tcpboot;
-  bool tls = false;
+  bool pool_busy = false;  // off: every pooled transport context busy
+  ListenerSpec spec;
   Auth auth = Auth::None;
   void* owner = nullptr;
 };
@@ -35,6 +48,11 @@ class Server {
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;
 
+  // The live registry (replaced in place on reload): transports that check
+  // credentials read it at each handshake.
+  const Registry* registry() const { return &registry_; }
+  void add_listener(ListenerSpec spec);
+
   // Opens listeners and runs until shut down. Returns the exit status.
   int run();
 
@@ -45,17 +63,19 @@ class Server {
   void on_timer(int which);
 
  private:
-  Status open_listener(Listener& l, const std::string& addr, int port);
+  Status open_listener(Listener& l);
   void close_listeners();
   void listeners_enable(bool on);
   void accept_resume_check();
+  void pool_resume_check();
   Conn* slot_alloc();
   void slot_free(Conn& c, bool reset = false);
   void arm(Conn& c, Next n);
   void drive(Conn& c, bool timed_out);
+  Next handshake(Conn& c, bool timed_out);
+  Next start_protocol(Conn& c);
   void reload();
   void reverify_catalog();
-  void resume_tls_accept();
   void begin_shutdown();
   void log_stats(const char* when);
   void sync_context();
@@ -65,20 +85,19 @@ class Server {
   std::shared_ptr<const Catalog> catalog_;
   Registry registry_;
   Context ctx_{};
-  Stats stats_;
+  TransferLog transfers_;
+  Stats& stats_ = transfers_.stats();
 
   event_base* base_ = nullptr;
   std::unique_ptr<Conn[]> slab_;
   uint32_t free_head_ = 0;  // index + 1; 0 = none free
   uint32_t next_id_ = 1;
-  Listener tcpboot_, http_, https_;
-  std::unique_ptr<uint8_t[]> bufs_;  // HTTP slot buffers: untouched pages cost no RAM
+  std::vector<std::unique_ptr<Listener>> listeners_;
+  std::unique_ptr<uint8_t[]> bufs_;  // slot buffers: untouched pages cost no RAM
+  size_t buf_size_ = 0;              // per slot
   bool paused_full_ = false;      // listeners off: slab full
   bool paused_backoff_ = false;   // listeners off: out of file descriptors
-  bool paused_tls_ = false;       // https off: every TLS context busy
-  TlsServerPtr tls_;
   bool draining_ = false;
-  bool image_trouble_ = false;
   std::vector<event*> owned_events_;  // signals and timers, set up once
   event* backoff_timer_ = nullptr;
   event* grace_timer_ = nullptr;

@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "core/conn.h"
+#include "core/transport.h"
 
 namespace otad {
 namespace {

@@ -1,19 +1,39 @@
 // HTTP connection driver: read a request head into the slot's fixed buffer,
 // route it, write the response head, stream the image range, then either
 // wait for the next request on the same connection (keep-alive; pipelined
-// requests already buffered are served in order) or close.
+// requests already buffered are served in order) or close. Each request ends
+// in one record (finish).
+#include <algorithm>
 #include <cstring>
 
-#include "core/conn.h"
-#include "http/route.h"
+#include "http/exchange.h"
+#include "proto/protocols.h"
 
 namespace otad {
 namespace {
 
-// The log tag: which listener the connection came in on.
-const char* proto(const Conn& c) { return c.tls ? "https" : "http"; }
 constexpr int64_t kLingerMs = 5000;
+constexpr size_t kRespHeadMax = 1024;  // response head (and short text body)
 
+struct Http {
+  enum class St : uint8_t {
+    Read,     // reading a request head (or idle between keep-alive requests)
+    Respond,  // writing a response head (and any short text body)
+    Body,     // streaming image bytes
+    Linger,   // all sent, FIN sent: waiting for the device to close (only
+              // when it sent more than its requests)
+  } st;
+  Outcome outcome;  // of the request in flight, for its record
+  bool keep_alive;
+  bool device_talking;  // Linger: the device sent bytes after its last request
+  uint16_t rx_len, head_len, tx_len, tx_off;
+  uint32_t requests;
+  int64_t req_ms;
+  BasicMemo basic;
+  char line[176];  // "GET /update -> 200 ..." for the request's log line
+};
+
+Http& hs(Conn& c) { return proto_state<Http>(c); }
 uint8_t* tx(Conn& c, const Context& ctx) { return c.buf + ctx.max_head; }
 
 const char* method_name(Method m) {
@@ -31,200 +51,175 @@ const char* method_name(Method m) {
   return "?";
 }
 
+Outcome outcome_of(int status, bool misdirected) {
+  if (status == 200 || status == 206) return Outcome::Served;
+  if (status == 401 || status == 403) return Outcome::Refused;
+  if (misdirected) return Outcome::BadRequest;
+  return Outcome::Answered;
+}
+
 // Answers a request the parser rejected (or a timeout) and closes.
 Next error_and_close(Conn& c, const Context& ctx, int status, const char* why) {
+  Http& h = hs(c);
   HttpResponse r;
-  r.status = status;
-  r.text = http_reason(status);
-  c.tx_len = static_cast<uint16_t>(http_format_head(r, false, false, reinterpret_cast<char*>(tx(c, ctx)), kRespHeadMax));
-  c.tx_off = 0;
-  c.keep_alive = false;
-  c.image.reset();
-  c.off = c.end = 0;
-  // Logged once, with the outcome, when the answer has gone out.
-  snprintf(c.line, sizeof c.line, "bad request -> %d: %s", status, why);
-  ctx.stats->bad_requests++;
-  c.state = ConnState::HttpRespond;
+  r.fail(status, why);
+  h.tx_len = static_cast<uint16_t>(http_format_head(r, false, false, reinterpret_cast<char*>(tx(c, ctx)), kRespHeadMax));
+  h.tx_off = 0;
+  h.keep_alive = false;
+  c.body = Body{};
+  h.req_ms = now_ms();
+  // Recorded once, with the outcome, when the answer has gone out.
+  snprintf(h.line, sizeof h.line, "bad request -> %d: %s", status, why);
+  h.outcome = Outcome::BadRequest;
+  h.st = Http::St::Respond;
   return {Want::Write, ctx.cfg->http_send_timeout * 1000};
 }
 
-// One request is complete (or abandoned): log it, then keep the connection
-// for the next request or wind it down.
-void finish_request(Conn& c, const Context& ctx, const char* outcome) {
-  if (c.line[0]) {
-    CONN_LOG(LogLevel::Info, c, proto(c), "%s%s in %.3f s", c.line, outcome,
-             (now_ms() - c.req_ms) / 1000.0);
+// One request is complete (or abandoned): its record, then keep the
+// connection for the next request or wind it down.
+void finish(Conn& c, const Context& ctx, Outcome o, const char* tail, bool image_fault = false) {
+  Http& h = hs(c);
+  if (h.line[0]) {
+    ctx.transfers->end(c, {.outcome = o, .image = c.body.image.get(), .bytes = c.body.sent,
+                           .started_ms = h.req_ms, .what = h.line, .tail = tail, .image_fault = image_fault});
   }
-  c.line[0] = '\0';
-  c.image.reset();
-  c.requests++;
-  if (c.keep_alive && !ctx.draining && c.requests < static_cast<uint32_t>(ctx.cfg->max_requests)) {
+  h.line[0] = '\0';
+  c.body = Body{};
+  h.requests++;
+  if (h.keep_alive && !ctx.draining && h.requests < static_cast<uint32_t>(ctx.cfg->max_requests)) {
     // Keep pipelined bytes that followed this head.
-    const size_t rest = c.rx_len - c.head_len;
-    memmove(c.buf, c.buf + c.head_len, rest);
-    c.rx_len = static_cast<uint16_t>(rest);
-    c.head_len = 0;
-    c.state = ConnState::HttpRead;
+    const size_t rest = h.rx_len - h.head_len;
+    memmove(c.buf, c.buf + h.head_len, rest);
+    h.rx_len = static_cast<uint16_t>(rest);
+    h.head_len = 0;
+    h.st = Http::St::Read;
     c.deadline_ms = now_ms() + (rest ? ctx.cfg->http_read_timeout : ctx.cfg->http_idle_timeout) * 1000;
     return;
   }
-  c.state = ConnState::Linger;
+  h.st = Http::St::Linger;
   c.deadline_ms = now_ms() + kLingerMs;
-  c.device_talking = c.rx_len > c.head_len;
-  // The FIN goes out now where a linger is sure to follow, and always over
-  // TLS (close_notify first). A plain device that sent nothing more is
-  // closed at once below, and close() sends the FIN itself: one system call
-  // fewer per download.
-  if (c.tls || c.device_talking) c.io->shutdown_write(c);
+  h.device_talking = h.rx_len > h.head_len;
+  // The FIN goes out now where a linger is sure to follow, and always where
+  // the transport closes with a record of its own (TLS: close_notify). A
+  // plain device that sent nothing more is closed at once below, and close()
+  // sends the FIN itself: one system call fewer per download.
+  if (c.io->closes_with_record() || h.device_talking) c.io->shutdown_write(c);
 }
 
-// A response cut short: logged with the request, counted, reset.
-Next abort_request(Conn& c, const Context& ctx, const char* why) {
-  finish_request(c, ctx, why);
-  ctx.stats->aborted++;
+// A response cut short: recorded with the request, reset.
+Next abort_request(Conn& c, const Context& ctx, const char* why, bool image_fault = false) {
+  finish(c, ctx, Outcome::Aborted, why, image_fault);
   return {Want::Reset, 0};
 }
 
 Next handle(Conn& c, const Context& ctx, const Request& req) {
-  c.req_ms = now_ms();
+  Http& h = hs(c);
+  h.req_ms = now_ms();
   HttpResponse r;
-  http_route(req, c.buf, c, ctx, &r);
-  if (r.close || r.status >= 400) c.keep_alive = false;
-  else c.keep_alive = req.keep_alive;
+  http_route({req, c.buf, c, ctx, h.basic, {}}, &r);
+  h.keep_alive = !r.close && r.status < 400 && req.keep_alive;
   const bool head_only = req.method == Method::Head;
-  size_t n = http_format_head(r, c.keep_alive, head_only, reinterpret_cast<char*>(tx(c, ctx)), kRespHeadMax);
+  size_t n = http_format_head(r, h.keep_alive, head_only, reinterpret_cast<char*>(tx(c, ctx)), kRespHeadMax);
   if (n == 0) {
     r = HttpResponse{};
     r.status = 500;
-    c.keep_alive = false;
+    h.keep_alive = false;
     n = http_format_head(r, false, true, reinterpret_cast<char*>(tx(c, ctx)), kRespHeadMax);
   }
-  c.tx_len = static_cast<uint16_t>(n);
-  c.tx_off = 0;
-  c.image = r.has_body ? r.image : nullptr;
-  c.off = r.has_body ? r.first : 0;
-  c.end = r.has_body ? r.last + 1 : 0;
+  h.tx_len = static_cast<uint16_t>(n);
+  h.tx_off = 0;
+  const bool body = r.entity == Entity::Image && !head_only && r.status != 304;
+  c.body = body ? Body{r.image, r.first, r.last + 1, 0} : Body{};
   std::string_view target = req.target.in(c.buf);
-  snprintf(c.line, sizeof c.line, "%s %.*s -> %d%s%s", method_name(req.method),
+  snprintf(h.line, sizeof h.line, "%s %.*s -> %d%s%s", method_name(req.method),
            static_cast<int>(std::min<size_t>(target.size(), 40)), target.data(), r.status,
            r.note[0] ? ": " : "", r.note);
-  if (r.status == 200 || r.status == 206) ctx.stats->served++;
-  else if (r.status == 401 || r.status == 403) ctx.stats->refused++;
-  else if (c.cleartext) ctx.stats->bad_requests++;  // a head that did not parse counts in error_and_close
-  c.state = ConnState::HttpRespond;
+  h.outcome = outcome_of(r.status, c.misdirected);
+  h.st = Http::St::Respond;
   return {Want::Write, ctx.cfg->http_send_timeout * 1000};
 }
 
-}  // namespace
+size_t buffer_size(const Context& ctx) { return ctx.max_head + kRespHeadMax; }
 
-void http_start(Conn& c, const Context& ctx) {
-  c.state = ConnState::HttpRead;
-  c.rx_len = c.head_len = c.tx_len = c.tx_off = 0;
-  c.keep_alive = c.cleartext = false;
-  c.requests = 0;
-  c.mac[0] = c.auth_id[0] = c.basic_id[0] = c.line[0] = '\0';
-  c.image.reset();
-  c.off = c.end = 0;
-  c.started_ms = c.req_ms = now_ms();
-  c.deadline_ms = c.started_ms + (c.tls ? ctx.cfg->handshake_timeout : ctx.cfg->http_read_timeout) * 1000;
-  CONN_LOG(LogLevel::Debug, c, proto(c), "connected (%u active)", ctx.stats->active);
+void start(Conn& c, const Context& ctx) {
+  Http& h = proto_state_make<Http>(c);
+  h.st = Http::St::Read;
+  h.req_ms = now_ms();
+  c.deadline_ms = h.req_ms + ctx.cfg->http_read_timeout * 1000;
+  CONN_LOG(LogLevel::Debug, c, "connected (%u active)", ctx.stats().active);
 }
 
-Next http_drive(Conn& c, const Context& ctx, bool timed_out) {
+Next drive(Conn& c, const Context& ctx, bool timed_out) {
+  Http& h = hs(c);
   const int64_t send_ms = ctx.cfg->http_send_timeout * 1000;
   const HttpLimits lim{ctx.max_head, ctx.max_head / 2};
   for (;;) {
-    switch (c.state) {
-      case ConnState::HttpRead: {
-        if (c.rx_len > 0) {
+    switch (h.st) {
+      case Http::St::Read: {
+        if (h.rx_len > 0) {
           Request req;
-          ParseResult p = http_parse_head(c.buf, c.rx_len, lim, &req);
+          ParseResult p = http_parse_head(c.buf, h.rx_len, lim, &req);
           if (p.st == Parse::Done) {
-            c.head_len = static_cast<uint16_t>(req.head_len);
+            h.head_len = static_cast<uint16_t>(req.head_len);
             handle(c, ctx, req);
             break;
           }
           if (p.st == Parse::Error) return error_and_close(c, ctx, p.status, p.why);
         }
         if (timed_out || now_ms() >= c.deadline_ms) {
-          if (!c.io->ready(c)) {
-            CONN_LOG(LogLevel::Info, c, "https", "TLS handshake not completed within %lld s",
-                     static_cast<long long>(ctx.cfg->handshake_timeout));
-            ctx.stats->bad_requests++;
-            return {Want::Reset, 0};
-          }
-          if (c.rx_len == 0) return {Want::Close, 0};  // idle keep-alive: quietly
+          if (h.rx_len == 0) return {Want::Close, 0};  // idle keep-alive: quietly
           return error_and_close(c, ctx, 408, "head not received in time");
         }
-        IoResult r = c.io->read(c, c.buf + c.rx_len, ctx.max_head - c.rx_len);
+        IoResult r = c.io->read(c, c.buf + h.rx_len, ctx.max_head - h.rx_len);
         if (r.st == Io::WantRead || r.st == Io::WantWrite) {
           return {r.st == Io::WantRead ? Want::Read : Want::Write, c.deadline_ms - now_ms()};
         }
-        if (r.st == Io::Cleartext) {
-          // http:// to the HTTPS port: read the request in clear to answer
-          // it in clear (a 400, never content), so the device's own log and
-          // ours both say what is wrong. The TLS context is freed with the slot.
-          c.io = &plain_transport();
-          c.cleartext = true;
-          break;
-        }
         if (r.st != Io::Ok) {
-          if (!c.io->ready(c)) {
-            // One line per failed handshake: peer, claimed identity, reason.
-            CONN_LOG(LogLevel::Info, c, "https", "TLS handshake failed: %s",
-                     r.st == Io::Eof ? "the client closed the connection" : c.io->error_text(r.err));
-            ctx.stats->bad_requests++;
-            return {Want::Reset, 0};
+          if (r.st == Io::Error && h.requests == 0 && h.rx_len == 0 && c.io->closes_with_record()) {
+            CONN_LOG(LogLevel::Info, c, "%s error: %s", c.io->name(), c.io->error_text(r.err));
           }
-          if (r.st == Io::Error && c.requests == 0 && c.rx_len == 0 && c.tls) {
-            CONN_LOG(LogLevel::Info, c, "https", "TLS error: %s", c.io->error_text(r.err));
-          }
-          if (c.rx_len > 0) {
-            CONN_LOG(LogLevel::Info, c, proto(c), "closed in the middle of a request head (%u bytes)", c.rx_len);
+          if (h.rx_len > 0) {
+            char what[80];
+            snprintf(what, sizeof what, "closed in the middle of a request head (%u bytes)", h.rx_len);
+            ctx.transfers->end(c, {.outcome = Outcome::Closed, .started_ms = h.req_ms, .what = what});
           }
           return {Want::Close, 0};
         }
-        if (c.rx_len == 0 && r.n > 0) c.deadline_ms = now_ms() + ctx.cfg->http_read_timeout * 1000;
-        c.rx_len = static_cast<uint16_t>(c.rx_len + r.n);
+        if (h.rx_len == 0 && r.n > 0) {
+          h.req_ms = now_ms();
+          c.deadline_ms = h.req_ms + ctx.cfg->http_read_timeout * 1000;
+        }
+        h.rx_len = static_cast<uint16_t>(h.rx_len + r.n);
         break;
       }
-      case ConnState::HttpRespond: {
-        if (timed_out) {
-          return abort_request(c, ctx, " (aborted: send timeout)");
-        }
-        IoResult r = c.io->write(c, tx(c, ctx) + c.tx_off, c.tx_len - c.tx_off, c.image != nullptr);
+      case Http::St::Respond: {
+        if (timed_out) return abort_request(c, ctx, " (aborted: send timeout)");
+        IoResult r = c.io->write(c, tx(c, ctx) + h.tx_off, h.tx_len - h.tx_off, c.body.image != nullptr);
         if (r.st == Io::WantWrite || r.st == Io::WantRead) {
           return {r.st == Io::WantWrite ? Want::Write : Want::Read, send_ms};
         }
-        if (r.st != Io::Ok) {
-          return abort_request(c, ctx, " (aborted: device went away)");
-        }
-        c.tx_off = static_cast<uint16_t>(c.tx_off + r.n);
-        if (c.tx_off < c.tx_len) break;
-        if (c.image && c.off < c.end) {
-          c.state = ConnState::HttpBody;
-        } else {
-          finish_request(c, ctx, "");
-        }
+        if (r.st != Io::Ok) return abort_request(c, ctx, " (aborted: device went away)");
+        h.tx_off = static_cast<uint16_t>(h.tx_off + r.n);
+        if (h.tx_off < h.tx_len) break;
+        if (c.body.off < c.body.end) h.st = Http::St::Body;
+        else finish(c, ctx, h.outcome, "");
         break;
       }
-      case ConnState::HttpBody: {
-        if (timed_out) {
-          return abort_request(c, ctx, " (aborted: no progress within send_timeout)");
-        }
-        BodyStep b = stream_body(c, ctx);
+      case Http::St::Body: {
+        if (timed_out) return abort_request(c, ctx, " (aborted: no progress within send_timeout)");
+        BodyStep b = stream_body(c);
         if (b.kind == BodyStep::Failed) {
           char why[96];
-          snprintf(why, sizeof why, " (aborted after %llu bytes: %s)", static_cast<unsigned long long>(c.off),
+          snprintf(why, sizeof why, " (aborted after %llu bytes: %s)", static_cast<unsigned long long>(c.body.off),
                    b.why);
-          return abort_request(c, ctx, why);
+          return abort_request(c, ctx, why, b.image_fault);
         }
         if (b.kind == BodyStep::WaitRead) return {Want::Read, send_ms};
         if (b.kind != BodyStep::Done) return {Want::Write, send_ms};
-        finish_request(c, ctx, "");
+        finish(c, ctx, h.outcome, "");
         break;
       }
-      case ConnState::Linger: {
+      case Http::St::Linger: {
         // Closing a socket with unread input makes the kernel reset the
         // connection, and a reset can destroy response bytes the device has
         // not read yet. So a device that sent more than it was answered is
@@ -234,19 +229,26 @@ Next http_drive(Conn& c, const Context& ctx, bool timed_out) {
         uint8_t sink[256];
         IoResult r = c.io->read(c, sink, sizeof sink);
         if (r.st == Io::WantRead) {
-          return c.device_talking ? Next{Want::Read, c.deadline_ms - now_ms()} : Next{Want::Close, 0};
+          return h.device_talking ? Next{Want::Read, c.deadline_ms - now_ms()} : Next{Want::Close, 0};
         }
         if (r.st == Io::Ok) {
-          if (!c.device_talking && !c.tls) c.io->shutdown_write(c);
-          c.device_talking = true;
+          if (!h.device_talking && !c.io->closes_with_record()) c.io->shutdown_write(c);
+          h.device_talking = true;
           return {Want::Read, c.deadline_ms - now_ms()};
         }
         return {Want::Close, 0};
       }
-      default:
-        return {Want::Close, 0};
     }
   }
 }
+
+bool idle(const Conn& c) {
+  const Http& h = proto_state<Http>(c);
+  return h.st == Http::St::Read && h.rx_len == 0;
+}
+
+}  // namespace
+
+const Protocol kHttpProtocol = {"http", buffer_size, start, drive, idle};
 
 }  // namespace otad

@@ -3,33 +3,56 @@
 // closes (closing first with unread bytes would reset the connection and
 // could destroy the image's tail in flight).
 #include <algorithm>
+#include <cstdio>
 #include <cstring>
 
-#include "core/conn.h"
+#include "core/context.h"
+#include "otad/tcpboot.h"
+#include "proto/protocols.h"
 
 namespace otad {
 namespace {
 
-constexpr const char* kProto = "tcpboot";
 constexpr int64_t kLingerMs = 5000;
 
-Next close_now() { return {Want::Close, 0}; }
+struct Tcpboot {
+  enum class St : uint8_t {
+    ReadMac,     // waiting for the 12-character MAC
+    SendHeader,  // size + SHA-1 reply partly sent
+    SendBody,    // image streaming
+    Linger,      // all sent, FIN sent: waiting for the device to close
+  } st;
+  MacReader rd;
+  uint8_t hdr[kTcpbootHeaderLen];
+  uint8_t hdr_sent;
+};
 
-Next abort_transfer(Conn& c, const Context& ctx, const char* why) {
-  CONN_LOG(LogLevel::Info, c, kProto, "aborted after %llu of %llu bytes: %s",
-           static_cast<unsigned long long>(c.off), static_cast<unsigned long long>(c.end), why);
-  ctx.stats->aborted++;
-  return {Want::Reset, 0};
+Tcpboot& tb(Conn& c) { return proto_state<Tcpboot>(c); }
+
+// The connection's one record, then close (or reset).
+Next end(Conn& c, const Context& ctx, Outcome o, const char* what, const char* tail = "",
+         bool image_fault = false) {
+  ctx.transfers->end(c, {.outcome = o, .image = c.body.image.get(), .bytes = c.body.sent,
+                         .started_ms = c.started_ms, .what = what, .tail = tail, .image_fault = image_fault});
+  return {o == Outcome::Aborted ? Want::Reset : Want::Close, 0};
+}
+
+Next abort_transfer(Conn& c, const Context& ctx, const char* why, bool image_fault = false) {
+  char what[200];
+  snprintf(what, sizeof what, "aborted after %llu of %llu bytes: %s", static_cast<unsigned long long>(c.body.off),
+           static_cast<unsigned long long>(c.body.end), why);
+  return end(c, ctx, Outcome::Aborted, what, "", image_fault);
 }
 
 // Logged when the device closes after the image (or cannot be waited for):
 // the time then is the device's download time, not the kernel's queueing.
-Next log_complete(Conn& c, const Context& ctx, const char* how) {
-  ctx.stats->served++;
-  CONN_LOG(LogLevel::Info, c, kProto, "complete: %llu bytes in %.3f s; %s",
-           static_cast<unsigned long long>(c.end), (now_ms() - c.started_ms) / 1000.0, how);
-  return close_now();
+Next complete(Conn& c, const Context& ctx, const char* how) {
+  char what[64];
+  snprintf(what, sizeof what, "complete: %llu bytes", static_cast<unsigned long long>(c.body.end));
+  return end(c, ctx, Outcome::Served, what, how);
 }
+
+Next bad(Conn& c, const Context& ctx, const char* fmt_what) { return end(c, ctx, Outcome::BadRequest, fmt_what); }
 
 const char* io_reason(const Conn& c, const IoResult& r) {
   if (r.st == Io::Eof) return "device closed the connection";
@@ -37,73 +60,67 @@ const char* io_reason(const Conn& c, const IoResult& r) {
 }
 
 Next on_mac(Conn& c, const Context& ctx) {
-  const Mac mac = mac_reader_mac(c.rd);
-  std::string s = mac.str();
-  memcpy(c.mac, s.c_str(), sizeof c.mac);
-  Decision d = decide(*ctx.catalog, *ctx.registry, ctx.policy, mac);
-  if (d.verdict != Verdict::Serve) {
-    CONN_LOG(LogLevel::Info, c, kProto, "%s: %s; closing without a reply",
-             d.verdict == Verdict::Refuse ? "refused" : "no image", d.why);
-    ctx.stats->refused++;
-    return close_now();
+  Tcpboot& t = tb(c);
+  const Mac mac = mac_reader_mac(t.rd);
+  memcpy(c.mac, mac.str().c_str(), sizeof c.mac);
+  DeviceReport rep;
+  rep.mac = mac;
+  rep.ask = Ask::Boot;
+  const Decision d = decide(rep, {*ctx.catalog, *ctx.registry, ctx.policy});
+  if (d.kind != Decision::Serve) {
+    char what[128];
+    snprintf(what, sizeof what, "%s: %s", d.status == 404 ? "no image" : "refused", d.why);
+    return end(c, ctx, Outcome::Refused, what, "; closed without a reply");
   }
-  c.image = d.image;
-  c.off = 0;
-  c.end = d.image->m.size;
-  c.hdr_sent = 0;
-  tcpboot_header(static_cast<uint32_t>(c.end), d.image->sha1, c.hdr);
-  c.state = ConnState::SendHeader;
-  CONN_LOG(LogLevel::Info, c, kProto, "serving %s %s (%llu bytes, sha1 %.12s) [%s]",
-           d.image->m.platform.c_str(), d.image->m.version.c_str(),
-           static_cast<unsigned long long>(c.end), d.image->m.sha1.c_str(), d.why);
+  c.body = {d.image, 0, d.image->m.size, 0};
+  t.hdr_sent = 0;
+  tcpboot_header(static_cast<uint32_t>(c.body.end), d.image->sha1, t.hdr);
+  t.st = Tcpboot::St::SendHeader;
+  CONN_LOG(LogLevel::Info, c, "serving %s %s (%llu bytes, sha1 %.12s) [%s]", d.image->m.platform.c_str(),
+           d.image->m.version.c_str(), static_cast<unsigned long long>(c.body.end), d.image->m.sha1.c_str(),
+           d.why);
   return {Want::Write, 0};
 }
 
-}  // namespace
+size_t no_buffer(const Context&) { return 0; }
 
-void tcpboot_start(Conn& c, const Context& ctx) {
-  c.state = ConnState::ReadMac;
-  c.rd = MacReader{};
-  c.mac[0] = '\0';
-  c.image.reset();
-  c.off = c.end = 0;
-  c.started_ms = now_ms();
-  c.deadline_ms = c.started_ms + ctx.cfg->tcpboot_read_timeout * 1000;
-  CONN_LOG(LogLevel::Info, c, kProto, "connected (%u active)", ctx.stats->active);
+void start(Conn& c, const Context& ctx) {
+  Tcpboot& t = proto_state_make<Tcpboot>(c);
+  t.st = Tcpboot::St::ReadMac;
+  c.deadline_ms = now_ms() + ctx.cfg->tcpboot_read_timeout * 1000;
+  CONN_LOG(LogLevel::Info, c, "connected (%u active)", ctx.stats().active);
 }
 
-Next tcpboot_drive(Conn& c, const Context& ctx, bool timed_out) {
+Next drive(Conn& c, const Context& ctx, bool timed_out) {
+  Tcpboot& t = tb(c);
   const int64_t send_timeout_ms = ctx.cfg->tcpboot_send_timeout * 1000;
   for (;;) {
-    switch (c.state) {
-      case ConnState::ReadMac: {
+    switch (t.st) {
+      case Tcpboot::St::ReadMac: {
+        char what[200];
         if (timed_out || now_ms() >= c.deadline_ms) {
-          CONN_LOG(LogLevel::Info, c, kProto,
-                   "closed: MAC not received within %lld s (%u of 12 bytes)",
-                   static_cast<long long>(ctx.cfg->tcpboot_read_timeout), c.rd.len);
-          ctx.stats->bad_requests++;
-          return close_now();
+          snprintf(what, sizeof what, "closed: MAC not received within %lld s (%u of 12 bytes)",
+                   static_cast<long long>(ctx.cfg->tcpboot_read_timeout), t.rd.len);
+          return bad(c, ctx, what);
         }
         uint8_t buf[kTcpbootMacLen];
-        IoResult r = c.io->read(c, buf, kTcpbootMacLen - c.rd.len);
+        IoResult r = c.io->read(c, buf, kTcpbootMacLen - t.rd.len);
         if (r.st == Io::WantRead || r.st == Io::WantWrite) {
           return {r.st == Io::WantRead ? Want::Read : Want::Write, c.deadline_ms - now_ms()};
         }
         if (r.st != Io::Ok) {
-          CONN_LOG(LogLevel::Info, c, kProto, "closed before sending a whole MAC (%u of 12 bytes): %s",
-                   c.rd.len, io_reason(c, r));
-          ctx.stats->bad_requests++;
-          return close_now();
+          snprintf(what, sizeof what, "closed before sending a whole MAC (%u of 12 bytes): %s", t.rd.len,
+                   io_reason(c, r));
+          return bad(c, ctx, what);
         }
-        MacFeed f = mac_feed(c.rd, buf, r.n);
+        MacFeed f = mac_feed(t.rd, buf, r.n);
         if (f == MacFeed::Invalid) {
           uint8_t head[kTcpbootMacLen + 16];
-          const size_t kept = c.rd.len, more = std::min(r.n, sizeof head - kept);
-          memcpy(head, c.rd.buf, kept);
+          const size_t kept = t.rd.len, more = std::min(r.n, sizeof head - kept);
+          memcpy(head, t.rd.buf, kept);
           memcpy(head + kept, buf, more);
-          CONN_LOG(LogLevel::Info, c, kProto, "closed: %s", tcpboot_misfit(head, kept + more));
-          ctx.stats->bad_requests++;
-          return close_now();
+          snprintf(what, sizeof what, "closed: %s", tcpboot_misfit(head, kept + more));
+          return bad(c, ctx, what);
         }
         if (f == MacFeed::Done) {
           Next n = on_mac(c, ctx);
@@ -111,46 +128,51 @@ Next tcpboot_drive(Conn& c, const Context& ctx, bool timed_out) {
         }
         break;
       }
-      case ConnState::SendHeader: {
+      case Tcpboot::St::SendHeader: {
         if (timed_out) return abort_transfer(c, ctx, "send timeout before the header was out");
-        IoResult r = c.io->write(c, c.hdr + c.hdr_sent, kTcpbootHeaderLen - c.hdr_sent, true);
+        IoResult r = c.io->write(c, t.hdr + t.hdr_sent, kTcpbootHeaderLen - t.hdr_sent, true);
         if (r.st == Io::WantWrite || r.st == Io::WantRead) {
           return {r.st == Io::WantWrite ? Want::Write : Want::Read, send_timeout_ms};
         }
         if (r.st != Io::Ok) return abort_transfer(c, ctx, io_reason(c, r));
-        c.hdr_sent = static_cast<uint8_t>(c.hdr_sent + r.n);
-        if (c.hdr_sent == kTcpbootHeaderLen) c.state = ConnState::SendBody;
+        t.hdr_sent = static_cast<uint8_t>(t.hdr_sent + r.n);
+        if (t.hdr_sent == kTcpbootHeaderLen) t.st = Tcpboot::St::SendBody;
         break;
       }
-      case ConnState::SendBody: {
+      case Tcpboot::St::SendBody: {
         if (timed_out) return abort_transfer(c, ctx, "no progress within send_timeout");
-        BodyStep b = stream_body(c, ctx);
-        if (b.kind == BodyStep::Failed) return abort_transfer(c, ctx, b.why);
+        BodyStep b = stream_body(c);
+        if (b.kind == BodyStep::Failed) return abort_transfer(c, ctx, b.why, b.image_fault);
         if (b.kind == BodyStep::WaitRead) return {Want::Read, send_timeout_ms};
         if (b.kind != BodyStep::Done) return {Want::Write, send_timeout_ms};  // blocked, or yielding
-        c.image.reset();
         c.io->shutdown_write(c);
-        if (ctx.draining) return log_complete(c, ctx, "sent; closing at once (shutting down)");
-        c.state = ConnState::Linger;
+        if (ctx.draining) return complete(c, ctx, "; sent; closing at once (shutting down)");
+        t.st = Tcpboot::St::Linger;
         c.deadline_ms = now_ms() + kLingerMs;
         break;
       }
-      case ConnState::Linger: {
-        if (timed_out) return log_complete(c, ctx, "sent; the device did not close within 5 s");
-        if (ctx.draining) return log_complete(c, ctx, "sent; closing at once (shutting down)");
+      case Tcpboot::St::Linger: {
+        if (timed_out) return complete(c, ctx, "; sent; the device did not close within 5 s");
+        if (ctx.draining) return complete(c, ctx, "; sent; closing at once (shutting down)");
         uint8_t sink[64];
         IoResult r = c.io->read(c, sink, sizeof sink);
         if (r.st == Io::WantRead) return {Want::Read, c.deadline_ms - now_ms()};
-        if (r.st == Io::Eof) return log_complete(c, ctx, "the device received it and closed");
+        if (r.st == Io::Eof) return complete(c, ctx, "; the device received it and closed");
         // A reset now means the device gave up with bytes still in flight.
         if (r.st == Io::Error) return abort_transfer(c, ctx, "device reset the connection before the end");
         // Discard what a device sent after its MAC; one read per wake-up.
         return {Want::Read, c.deadline_ms - now_ms()};
       }
-      default:  // not a tcpboot state
-        return close_now();
     }
   }
 }
+
+// A tcpboot device is never idle: until its MAC is in it is waiting to be
+// served, and after that it is being served.
+bool idle(const Conn&) { return false; }
+
+}  // namespace
+
+const Protocol kTcpbootProtocol = {"tcpboot", no_buffer, start, drive, idle};
 
 }  // namespace otad

@@ -6,6 +6,7 @@
 
 #include <cstring>
 
+#include "otad/authorize.h"
 #include "otad/credentials.h"
 #include "otad/digest.h"
 #include "otad/mac.h"
@@ -33,11 +34,11 @@ int cache_store(TlsServer* s, const unsigned char* id, size_t id_len, const mbed
 #if MBEDTLS_VERSION_NUMBER >= 0x03000000
     return 0;  // 3.x: the lookup cannot see the suite negotiated (see cache_get)
 #else
-    auto mac = parse_mac(t->conn->auth_id);
+    auto mac = parse_mac(t->proven.mac);
     const Device* d = mac ? s->registry->find(*mac) : nullptr;
     if (!d) return 0;
     psk_digest(d->psk, cred);
-    psk_mac = t->conn->auth_id;
+    psk_mac = t->proven.mac;
 #endif
   }
   unsigned char blob[SessionStore::kBlobMax];
@@ -58,10 +59,10 @@ const SessionStore::Entry* cache_load(TlsServer* s, const unsigned char* id, siz
   if (!e) return nullptr;
   if (e->psk_mac[0]) {
     auto mac = parse_mac(e->psk_mac);
-    const Device* d = mac ? s->registry->find(*mac) : nullptr;
+    const Grant g = mac ? authorize(*s->registry, *mac) : Grant{Access::Unknown, nullptr, ""};
     uint8_t cred[32];
-    if (d) psk_digest(d->psk, cred);
-    if (!d || !d->enabled || d->psk.empty() || !ct_equal(cred, e->cred, sizeof cred)) {
+    if (g) psk_digest(g.device->psk, cred);
+    if (!g || g.device->psk.empty() || !ct_equal(cred, e->cred, sizeof cred)) {
       s->sessions->erase(id, id_len);
       return nullptr;
     }
@@ -100,8 +101,9 @@ int cache_get(void* p, mbedtls_ssl_session* session) {
   }
   if (e->psk_mac[0]) {
     t->psk_used = true;
-    memcpy(t->conn->auth_id, e->psk_mac, sizeof t->conn->auth_id);
-    memcpy(t->conn->mac, e->psk_mac, sizeof t->conn->mac);
+    t->proven.proof = Proof::Psk;
+    memcpy(t->proven.mac, e->psk_mac, sizeof t->proven.mac);
+    memcpy(t->claimed, e->psk_mac, sizeof t->claimed);
   }
   return 0;
 }

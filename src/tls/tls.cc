@@ -22,6 +22,7 @@
 #include <cstring>
 #include <sstream>
 
+#include "otad/authorize.h"
 #include "otad/digest.h"
 #include "otad/fsutil.h"
 #include "otad/log.h"
@@ -57,7 +58,7 @@ uint8_t g_scratch[16384];
 
 namespace {
 
-TlsConn& tc(Conn& c) { return *static_cast<TlsConn*>(c.tls_ctx); }
+TlsConn& tc(Conn& c) { return *static_cast<TlsConn*>(c.io_ctx); }
 
 // The one place mbedTLS return codes become Io.
 IoResult fold(int r) {
@@ -73,7 +74,7 @@ IoResult fold(int r) {
 
 int bio_send(void* ctx, const unsigned char* buf, size_t len) {
   auto* t = static_cast<TlsConn*>(ctx);
-  ssize_t r = send(t->conn->fd, buf, len, MSG_NOSIGNAL);
+  ssize_t r = send(t->fd, buf, len, MSG_NOSIGNAL);
   if (r >= 0) return static_cast<int>(r);
   if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) return MBEDTLS_ERR_SSL_WANT_WRITE;
   return MBEDTLS_ERR_NET_SEND_FAILED;
@@ -81,7 +82,7 @@ int bio_send(void* ctx, const unsigned char* buf, size_t len) {
 
 int bio_recv(void* ctx, unsigned char* buf, size_t len) {
   auto* t = static_cast<TlsConn*>(ctx);
-  ssize_t r = recv(t->conn->fd, buf, len, 0);
+  ssize_t r = recv(t->fd, buf, len, 0);
   if (r >= 0) return static_cast<int>(r);  // 0: EOF, which mbedTLS reports as CONN_EOF
   if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) return MBEDTLS_ERR_SSL_WANT_READ;
   return MBEDTLS_ERR_NET_RECV_FAILED;
@@ -96,9 +97,10 @@ constexpr int kErrNotTls = -0x10000;
 // starts a plain HTTP request, which stays unread so the HTTP layer can
 // answer it in clear; anything else is named as what it is, where mbedTLS
 // would only say that processing the ClientHello failed.
+constexpr int kErrPlaintext = -0x20000;
 IoResult sniff(TlsConn& t) {
   uint8_t b;
-  const ssize_t r = recv(t.conn->fd, &b, 1, MSG_PEEK);
+  const ssize_t r = recv(t.fd, &b, 1, MSG_PEEK);
   if (r < 0) {
     if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) return {Io::WantRead, 0, 0};
     return {Io::Error, 0, errno};
@@ -106,15 +108,20 @@ IoResult sniff(TlsConn& t) {
   if (r == 0) return {Io::Eof, 0, 0};
   t.sniffed = true;
   if (b == 22) return {Io::Ok, 0, 0};
-  if (b >= 'A' && b <= 'Z') return {Io::Cleartext, 0, 0};
+  if (b >= 'A' && b <= 'Z') return {Io::Error, 0, kErrPlaintext};
   return {Io::Error, 0, kErrNotTls - b};
 }
 
-void set_claim(Conn& c, const unsigned char* id, size_t len) {
-  // Logged as the claimed identity even when it is refused.
-  size_t n = std::min(len, sizeof c.mac - 1);
-  for (size_t i = 0; i < n; ++i) c.mac[i] = (id[i] > ' ' && id[i] < 0x7F) ? static_cast<char>(id[i]) : '?';
-  c.mac[n] = '\0';
+// The identity a device offered, logged even when it is refused.
+void set_claim(TlsConn& t, const unsigned char* id, size_t len) {
+  size_t n = std::min(len, sizeof t.claimed - 1);
+  for (size_t i = 0; i < n; ++i) t.claimed[i] = (id[i] > ' ' && id[i] < 0x7F) ? static_cast<char>(id[i]) : '?';
+  t.claimed[n] = '\0';
+}
+
+void set_proven(TlsConn& t, Proof how, const Mac& mac) {
+  t.proven.proof = how;
+  memcpy(t.proven.mac, mac.str().c_str(), sizeof t.proven.mac);
 }
 
 // TLS-PSK: identity = MAC (any spelling), key from the registry.
@@ -124,22 +131,23 @@ int psk_cb(void* p, mbedtls_ssl_context* ssl, const unsigned char* id, size_t le
   auto mac = parse_mac(std::string_view(reinterpret_cast<const char*>(id), len));
   // A MAC in any spelling is logged in the one form the other lines use.
   if (mac) {
-    memcpy(t->conn->mac, mac->str().c_str(), sizeof t->conn->mac);
+    memcpy(t->claimed, mac->str().c_str(), sizeof t->claimed);
   } else {
-    set_claim(*t->conn, id, len);
+    set_claim(*t, id, len);
   }
   if (s->auth != Auth::Psk && s->auth != Auth::Any && s->auth != Auth::None) return -1;
   if (!mac) return MBEDTLS_ERR_SSL_UNKNOWN_IDENTITY;
-  const Device* d = s->registry->find(*mac);
+  const Grant g = authorize(*s->registry, *mac);
   uint8_t key[64];
-  if (!d || !d->enabled || d->psk.empty() || !from_hex(d->psk, key, d->psk.size() / 2)) {
+  if (!g || g.device->psk.empty() || !from_hex(g.device->psk, key, g.device->psk.size() / 2)) {
     return MBEDTLS_ERR_SSL_UNKNOWN_IDENTITY;
   }
+  const Device* d = g.device;
   int r = mbedtls_ssl_set_hs_psk(ssl, key, d->psk.size() / 2);
   memset(key, 0, sizeof key);
   if (r != 0) return r;
   t->psk_used = true;
-  memcpy(t->conn->auth_id, mac->str().c_str(), sizeof t->conn->auth_id);
+  set_proven(*t, Proof::Psk, *mac);
   return 0;
 }
 
@@ -159,7 +167,7 @@ int ticket_write(void* p, const mbedtls_ssl_session* session, unsigned char* sta
 
 }  // namespace
 
-IoResult TlsServer::handshake(TlsConn& t) {
+IoResult TlsServer::step(TlsConn& t) {
   if (!t.sniffed) {
     if (IoResult f = sniff(t); f.st != Io::Ok) return f;
   }
@@ -170,34 +178,53 @@ IoResult TlsServer::handshake(TlsConn& t) {
   release_input_tail(t.ssl);
   // Established only once the identity checks below pass: until then a
   // failure is a failed handshake, logged as one.
-  Conn& c = *t.conn;
   const mbedtls_x509_crt* peer = t.psk_used ? nullptr : mbedtls_ssl_get_peer_cert(&t.ssl);
-  if (!peer) {
-    t.hs_done = true;
-    handshaking--;
-    return {Io::Ok, 0, 0};
-  }
+  if (!peer) return {Io::Ok, 0, 0};
   // A presented certificate must verify and name a registered, enabled
   // device whose pinned certificate (if any) it is.
   auto mac = cert_mac(peer);
-  if (mac) memcpy(c.mac, mac->str().c_str(), sizeof c.mac);
+  if (mac) memcpy(t.claimed, mac->str().c_str(), sizeof t.claimed);
   if (mbedtls_ssl_get_verify_result(&t.ssl) != 0) return {Io::Error, 0, MBEDTLS_ERR_X509_CERT_VERIFY_FAILED};
-  const Device* d = mac ? registry->find(*mac) : nullptr;
-  if (!d || !d->enabled) return {Io::Error, 0, MBEDTLS_ERR_SSL_UNKNOWN_IDENTITY};
-  if (!d->cert.empty()) {
+  const Grant g = mac ? authorize(*registry, *mac) : Grant{Access::Unknown, nullptr, ""};
+  if (!g) return {Io::Error, 0, MBEDTLS_ERR_SSL_UNKNOWN_IDENTITY};
+  if (!g.device->cert.empty()) {
     uint8_t fp[32];
     sha256_bytes({peer->raw.p, peer->raw.len}, fp);
-    if (to_hex(fp, 32) != d->cert) return {Io::Error, 0, MBEDTLS_ERR_SSL_UNKNOWN_IDENTITY};
+    if (to_hex(fp, 32) != g.device->cert) return {Io::Error, 0, MBEDTLS_ERR_SSL_UNKNOWN_IDENTITY};
   }
-  memcpy(c.auth_id, mac->str().c_str(), sizeof c.auth_id);
-  t.hs_done = true;
-  handshaking--;
+  set_proven(t, Proof::Cert, *mac);
   return {Io::Ok, 0, 0};
+}
+
+Handshake TlsServer::handshake(Conn& c) {
+  TlsConn& t = tc(c);
+  Handshake h{Hs::Done, {}, {}, nullptr};
+  const IoResult r = t.hs_done ? IoResult{Io::Ok, 0, 0} : step(t);
+  memcpy(h.claimed, t.claimed, sizeof h.claimed);
+  switch (r.st) {
+    case Io::Ok:
+      if (!t.hs_done) {
+        t.hs_done = true;
+        handshaking--;
+      }
+      h.proven = t.proven;
+      return h;
+    case Io::WantRead: h.st = Hs::WantRead; return h;
+    case Io::WantWrite: h.st = Hs::WantWrite; return h;
+    case Io::Eof:
+      h.st = Hs::Failed;
+      h.why = "the client closed the connection";
+      return h;
+    case Io::Error:
+      h.st = r.err == kErrPlaintext ? Hs::Plaintext : Hs::Failed;
+      h.why = error_text(r.err);
+      return h;
+  }
+  return h;
 }
 
 IoResult TlsServer::read(Conn& c, uint8_t* buf, size_t n) {
   TlsConn& t = tc(c);
-  if (IoResult h = established(t); h.st != Io::Ok) return h;
   const int r = mbedtls_ssl_read(&t.ssl, buf, n);
   // mbedTLS 2.28 reports a peer that closed TCP without close_notify (many
   // embedded clients do) as 0 bytes read, not as an error.
@@ -207,7 +234,6 @@ IoResult TlsServer::read(Conn& c, uint8_t* buf, size_t n) {
 
 IoResult TlsServer::write(Conn& c, const uint8_t* buf, size_t n, bool) {
   TlsConn& t = tc(c);
-  if (IoResult h = established(t); h.st != Io::Ok) return h;
   // After WANT_WRITE mbedTLS must be called again with the same length; the
   // caller re-offers the same bytes.
   if (t.pending) n = t.pending;
@@ -218,7 +244,6 @@ IoResult TlsServer::write(Conn& c, const uint8_t* buf, size_t n, bool) {
 
 IoResult TlsServer::send_file(Conn& c, int file_fd, uint64_t off, size_t n) {
   TlsConn& t = tc(c);
-  if (IoResult h = established(t); h.st != Io::Ok) return h;
   if (t.pending) {
     n = t.pending;
     off = t.pending_off;
@@ -250,7 +275,7 @@ void TlsServer::shutdown_write(Conn& c) {
 const char* TlsServer::error_text(int err) {
   static char buf[256];
   if (err > 0) return strerror(err);
-  if (err <= kErrNotTls) {
+  if (err <= kErrNotTls && err > kErrNotTls - 256) {
     snprintf(buf, sizeof buf, "not TLS (the device's first byte is 0x%02x; a TLS connection opens with 0x16)",
              static_cast<unsigned>(kErrNotTls - err));
     return buf;
@@ -443,6 +468,7 @@ Result<TlsServerPtr> tls_server_new(const Config& cfg, Auth auth, const Registry
   }
   if (cfg.session_cache > 0) session_cache_attach(*s, static_cast<size_t>(cfg.session_cache), cfg.ticket_lifetime);
   s->max_handshakes = static_cast<size_t>(cfg.max_handshakes);
+  s->handshake_timeout_s = cfg.handshake_timeout;
   s->pool_size = static_cast<size_t>(cfg.max_tls_connections);
   s->pool = std::make_unique<TlsConn[]>(s->pool_size);
   for (size_t i = 0; i < s->pool_size; ++i) s->pool[i].next_free = i + 1 < s->pool_size ? static_cast<uint32_t>(i + 2) : 0;
@@ -451,7 +477,8 @@ Result<TlsServerPtr> tls_server_new(const Config& cfg, Auth auth, const Registry
   return s;
 }
 
-Transport* tls_attach(TlsServer& s, Conn& c) {
+Transport* TlsServer::attach(Conn& c) {
+  TlsServer& s = *this;
   if (!s.free_head) return nullptr;
   TlsConn& t = s.pool[s.free_head - 1];
   if (!t.set_up) {
@@ -470,33 +497,45 @@ Transport* tls_attach(TlsServer& s, Conn& c) {
   s.free_count--;
   s.handshaking++;  // from accept until established or detached
   t.server = &s;
-  t.conn = &c;
+  t.fd = c.fd;
   t.hs_done = t.psk_used = t.sniffed = false;
+  t.claimed[0] = '\0';
+  t.proven = Identity{};
   t.pending = 0;
   mbedtls_ssl_set_bio(&t.ssl, &t, bio_send, bio_recv, nullptr);
-  c.tls_ctx = &t;
+  c.io_ctx = &t;
   return &s;
 }
 
-void tls_detach(TlsServer& s, Conn& c) {
-  auto* t = static_cast<TlsConn*>(c.tls_ctx);
+void TlsServer::detach(Conn& c) {
+  TlsServer& s = *this;
+  auto* t = static_cast<TlsConn*>(c.io_ctx);
   if (!t) return;
   if (!t->hs_done) s.handshaking--;
   release_buffers(t->ssl);
-  t->conn = nullptr;
+  t->fd = -1;
   t->next_free = s.free_head;
   s.free_head = static_cast<uint32_t>(t - s.pool.get()) + 1;
   s.free_count++;
-  c.tls_ctx = nullptr;
+  c.io_ctx = nullptr;
 }
 
-size_t tls_free_contexts(const TlsServer& s) { return s.free_count; }
+const char* TlsServer::busy_reason(bool* warn) const {
+  // Every TLS context busy, or enough handshakes under way: further devices
+  // wait in the backlog, where their handshake clock has not started yet.
+  static char buf[96];
+  *warn = free_count == 0;
+  if (*warn) snprintf(buf, sizeof buf, "all %zu TLS contexts busy", pool_size);
+  else snprintf(buf, sizeof buf, "%zu handshakes in progress", max_handshakes);
+  return buf;
+}
+
+TransportPool& tls_pool(TlsServer& s) { return s; }
 
 const std::string& tls_summary(const TlsServer& s) { return s.summary; }
 
 const std::vector<std::string>& tls_warnings(const TlsServer& s) { return s.warnings; }
 
-bool tls_accepting(const TlsServer& s) { return s.free_count > 0 && s.handshaking < s.max_handshakes; }
 
 std::vector<std::pair<std::string, std::string>> tls_suite_names() {
   std::vector<std::pair<std::string, std::string>> v;

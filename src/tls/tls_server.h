@@ -16,7 +16,9 @@
 #include <vector>
 
 #include "core/conn.h"
+#include "core/transport.h"
 #include "otad/config.h"
+#include "otad/devices.h"
 #include "otad/mac.h"
 #include "otad/result.h"
 #include "otad/session_store.h"
@@ -30,17 +32,20 @@ class TlsServer;
 struct TlsConn {
   mbedtls_ssl_context ssl;
   TlsServer* server = nullptr;
-  Conn* conn = nullptr;
+  int fd = -1;  // the connection's socket, for the BIO
+  bool in_use = false;
   bool set_up = false;
   bool hs_done = false;
   bool psk_used = false;
   bool sniffed = false;      // the device's first byte was looked at
+  char claimed[13] = {};     // the identity the device offered, for the log
+  Identity proven;           // what the handshake proved
   size_t pending = 0;        // length of a write that returned WANT_WRITE
   uint64_t pending_off = 0;  // its file offset, for send_file
   uint32_t next_free = 0;
 };
 
-class TlsServer final : public Transport {
+class TlsServer final : public Transport, public TransportPool {
  public:
   mbedtls_entropy_context entropy;
   mbedtls_ctr_drbg_context drbg;
@@ -66,15 +71,23 @@ class TlsServer final : public Transport {
   size_t handshaking = 0, max_handshakes = 32;
   uint32_t free_head = 0;
 
+  Handshake handshake(Conn& c) override;
   IoResult read(Conn& c, uint8_t* buf, size_t n) override;
   IoResult write(Conn& c, const uint8_t* buf, size_t n, bool more) override;
   IoResult send_file(Conn& c, int file_fd, uint64_t off, size_t n) override;
   void shutdown_write(Conn& c) override;
   const char* error_text(int err) override;
-  bool ready(const Conn& c) override { return static_cast<const TlsConn*>(c.tls_ctx)->hs_done; }
-  IoResult handshake(TlsConn& t);
-  // Ok once the handshake is done; else drives it on.
-  IoResult established(TlsConn& t) { return t.hs_done ? IoResult{Io::Ok, 0, 0} : handshake(t); }
+  bool closes_with_record() const override { return true; }
+  const char* name() const override { return "TLS"; }
+  // TransportPool
+  Transport* attach(Conn& c) override;
+  void detach(Conn& c) override;
+  bool accepting() const override { return free_count > 0 && handshaking < max_handshakes; }
+  const char* busy_reason(bool* warn) const override;
+  int64_t handshake_timeout_ms() const override { return handshake_timeout_s * 1000; }
+  int64_t handshake_timeout_s = 10;
+  // One step of the handshake and the identity checks that complete it.
+  IoResult step(TlsConn& t);
 };
 
 // The context inside mbedtls_ssl_handshake right now (the reactor is single-

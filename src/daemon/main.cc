@@ -1,4 +1,5 @@
-// otad: the OTA update gateway daemon.
+// otad: the OTA update gateway daemon. Wires the listeners' table of config
+// sections to protocols and transports and hands them to the reactor.
 #include <signal.h>
 #include <sys/resource.h>
 
@@ -7,6 +8,7 @@
 #include <string>
 
 #include "core/server.h"
+#include "proto/protocols.h"
 #include "tls/tls.h"
 #include "otad/crypto_init.h"
 #include "otad/log.h"
@@ -43,6 +45,24 @@ bool ensure_fd_budget(int64_t max_connections, size_t images) {
           static_cast<unsigned long long>(rl.rlim_max));
   return false;
 }
+
+// One row per listening config section: the protocol spoken there, whether
+// the transport is TLS, and the keys that place it. [admin] and the push
+// listeners join here.
+struct ListenerSection {
+  const char* section;
+  const Protocol* proto;
+  bool tls;
+  bool Config::* enabled;
+  std::string Config::* listen;
+  int64_t Config::* port;
+  std::string Config::* auth;  // null: the protocol has no device credentials
+};
+const ListenerSection kListeners[] = {
+    {"tcpboot", &kTcpbootProtocol, false, &Config::tcpboot_enabled, &Config::tcpboot_listen, &Config::tcpboot_port, nullptr},
+    {"http", &kHttpProtocol, false, &Config::http_enabled, &Config::http_listen, &Config::http_port, &Config::http_auth},
+    {"https", &kHttpProtocol, true, &Config::https_enabled, &Config::https_listen, &Config::https_port, &Config::https_auth},
+};
 
 }  // namespace
 
@@ -103,6 +123,26 @@ int main(int argc, char** argv) {
   // Peers that vanish mid-send must surface as EPIPE, not kill the process.
   signal(SIGPIPE, SIG_IGN);
 
+  const Config c = *cfg;
+  TlsServerPtr tls;  // outlives the server, whose slots hold its contexts
   Server server(config_path, std::move(*cfg), std::move(*cat), std::move(*reg));
+  for (const ListenerSection& l : kListeners) {
+    if (!(c.*l.enabled)) continue;
+    ListenerSpec spec{l.section, l.proto, nullptr, l.auth, c.*l.listen, static_cast<int>(c.*l.port)};
+    if (l.tls) {
+      // One TLS server (certificate, pool, session cache) for the [https]
+      // section; its registry is the server's live one, so a reload revokes.
+      auto t = tls_server_new(c, auth_from_name(l.auth ? c.*l.auth : ""), server.registry());
+      if (!t) {
+        LOG_ERROR("%s", t.error().c_str());
+        return kExitConfig;
+      }
+      tls = std::move(*t);
+      LOG_INFO("%s: %s", l.section, tls_summary(*tls).c_str());
+      for (const std::string& w : tls_warnings(*tls)) LOG_WARN("%s", w.c_str());
+      spec.pool = &tls_pool(*tls);
+    }
+    server.add_listener(std::move(spec));
+  }
   return server.run();
 }

@@ -1,0 +1,19 @@
+#include "core/transfer.h"
+
+namespace otad {
+
+void TransferLog::end(const Conn& c, const Transfer& t) {
+  switch (t.outcome) {
+    case Outcome::Served: stats_.served++; break;
+    case Outcome::Refused: stats_.refused++; break;
+    case Outcome::BadRequest: stats_.bad_requests++; break;
+    case Outcome::Aborted: stats_.aborted++; break;
+    case Outcome::Answered:
+    case Outcome::Closed: break;
+  }
+  stats_.bytes_sent += t.bytes;
+  if (t.image_fault) image_fault_ = true;
+  CONN_LOG(LogLevel::Info, c, "%s in %.3f s%s", t.what, (now_ms() - t.started_ms) / 1000.0, t.tail);
+}
+
+}  // namespace otad

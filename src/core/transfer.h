@@ -1,0 +1,56 @@
+// One record per request or transfer, however it ended, handed to one
+// function: it writes the request's one log line and keeps the counters.
+// Device state, the event log and metrics plug in here.
+#pragma once
+#include <cstdint>
+
+#include "core/conn.h"
+
+namespace otad {
+
+enum class Outcome : uint8_t {
+  Served,      // the whole body reached the device
+  Answered,    // an answer without a body to count (no update, not modified, 404)
+  Refused,     // the device was turned away (401, 403; tcpboot: no image for it)
+  BadRequest,  // malformed, misdirected or timed out before a request was whole
+  Aborted,     // cut short after the answer began
+  Closed,      // the device left before asking anything complete
+};
+
+struct Transfer {
+  Outcome outcome;
+  int status = 0;               // HTTP status; 0 where the protocol has none
+  const Image* image = nullptr;  // what was (being) sent
+  uint64_t bytes = 0;           // body bytes sent
+  int64_t started_ms = 0;
+  const char* what = "";        // the protocol's words: "GET /update -> 200: serving demo 1.2.0"
+  const char* tail = "";        // after the duration: "; the device received it and closed"
+  bool image_fault = false;     // the image file is not what the catalog verified
+};
+
+struct Stats {
+  uint64_t accepted = 0, served = 0, aborted = 0, refused = 0, bad_requests = 0;
+  uint64_t bytes_sent = 0;
+  uint32_t active = 0, peak_active = 0;
+};
+
+class TransferLog {
+ public:
+  // The one log line "<what> in <seconds> s<tail>" and the counters.
+  void end(const Conn& c, const Transfer& t);
+  Stats& stats() { return stats_; }
+  const Stats& stats() const { return stats_; }
+  // Set when a transfer found its image file changed; the reactor re-checks
+  // the catalog and clears it.
+  bool take_image_fault() {
+    bool f = image_fault_;
+    image_fault_ = false;
+    return f;
+  }
+
+ private:
+  Stats stats_;
+  bool image_fault_ = false;
+};
+
+}  // namespace otad

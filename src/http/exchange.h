@@ -1,0 +1,55 @@
+// One request being answered: what a route handler reads (the parsed head,
+// the connection, the server's state, the path's variable part) and the
+// per-connection memory of HTTP Basic it may update.
+#pragma once
+#include <cstdint>
+#include <string_view>
+
+#include "core/context.h"
+#include "http/response.h"
+#include "otad/decision.h"
+#include "otad/http.h"
+
+namespace otad {
+
+// HTTP Basic verified on this connection: the PBKDF2 check runs once per
+// connection, not once per keep-alive request.
+struct BasicMemo {
+  char mac[13];
+  uint8_t tag[16];  // digest of the Authorization value verified for mac
+};
+
+struct Exchange {
+  const Request& req;
+  const uint8_t* buf;  // the request head's bytes (tokens are offsets into it)
+  Conn& c;
+  const Context& ctx;
+  BasicMemo& basic;
+  std::string_view arg;  // the path's variable part, per the route
+
+  std::string_view header(std::string_view name, bool* found = nullptr) const {
+    return http_header(req, buf, name, found);
+  }
+  FleetView fleet() const { return {*ctx.catalog, *ctx.registry, ctx.policy}; }
+};
+
+using Handler = void (*)(const Exchange&, HttpResponse*);
+
+// Identity (identity.cc): the device a request speaks for, proven by the
+// transport (TLS-PSK, client certificate) or by HTTP Basic, and claimed by
+// its MAC header. Fills report->mac and report->proven, names the device in
+// c.mac for the log; false after filling an error response (400, 401, 403).
+bool identify(const Exchange& x, HttpResponse* out, DeviceReport* report);
+// The MAC header's device, if any; *malformed when present but unreadable.
+std::optional<Mac> claimed_mac(const Exchange& x, bool* malformed);
+
+// Handlers (update.cc, download.cc).
+void update_endpoint(const Exchange& x, HttpResponse* out);
+void download_by_platform(const Exchange& x, HttpResponse* out);
+void download_by_hash(const Exchange& x, HttpResponse* out);
+
+// The route table (route.cc): which handler a request gets, or the answer
+// when none fits (404, 405, 413, the misdirected 400).
+void http_route(const Exchange& x, HttpResponse* out);
+
+}  // namespace otad

@@ -1,0 +1,100 @@
+// Who a request speaks for. Proven identity first (what the transport
+// proved, then HTTP Basic), and it must match the MAC the request claims:
+// a device may only ask for itself.
+#include <cstring>
+
+#include "http/exchange.h"
+#include "otad/authorize.h"
+#include "otad/credentials.h"
+#include "otad/digest.h"
+
+namespace otad {
+namespace {
+
+void name_device(Conn& c, const Mac& m) { memcpy(c.mac, m.str().c_str(), sizeof c.mac); }
+
+// Checks an Authorization: Basic header against the registry, or the value
+// already verified on this connection. Returns the MAC proven, or null after
+// naming the user (if it was a MAC) in *user_mac.
+const char* basic_proof(const Exchange& x, std::string_view authz, std::optional<Mac>* user_mac) {
+  uint8_t tag[32];
+  sha256_bytes({reinterpret_cast<const uint8_t*>(authz.data()), authz.size()}, tag);
+  if (x.basic.mac[0] && ct_equal(tag, x.basic.tag, sizeof x.basic.tag)) return x.basic.mac;
+  std::string user, pass;
+  if (!basic_credentials(authz, &user, &pass) || !(*user_mac = parse_mac(user))) return nullptr;
+  const Device* d = x.ctx.registry->find(**user_mac);
+  if (!d || d->password_hash.empty() || !password_verify(d->password_hash, pass)) return nullptr;
+  memcpy(x.basic.mac, (*user_mac)->str().c_str(), sizeof x.basic.mac);
+  memcpy(x.basic.tag, tag, sizeof x.basic.tag);
+  return x.basic.mac;
+}
+
+}  // namespace
+
+std::optional<Mac> claimed_mac(const Exchange& x, bool* malformed) {
+  *malformed = false;
+  for (const char* h : {"x-ESP8266-STA-MAC", "x-ESP32-STA-MAC", "x-ESP32-BASE-MAC"}) {
+    bool found;
+    std::string_view v = x.header(h, &found);
+    if (!found) continue;
+    std::optional<Mac> m = parse_mac(v);
+    *malformed = !m;
+    return m;
+  }
+  return std::nullopt;
+}
+
+bool identify(const Exchange& x, HttpResponse* out, DeviceReport* report) {
+  Conn& c = x.c;
+  bool malformed;
+  std::optional<Mac> claimed = claimed_mac(x, &malformed);
+  if (malformed) {
+    out->fail(400, "malformed MAC header");
+    return false;
+  }
+  const char* proven = c.proven.proof != Proof::None ? c.proven.mac : nullptr;
+  bool found_auth;
+  std::string_view authz = x.header("authorization", &found_auth);
+  const bool basic_allowed = c.auth == Auth::Password || c.auth == Auth::Any;
+  if (!proven && basic_allowed && found_auth) {
+    std::optional<Mac> user;
+    proven = basic_proof(x, authz, &user);
+    if (!proven) {
+      if (user) name_device(c, *user);
+      out->fail(401, "wrong or unknown credentials");
+      out->header("WWW-Authenticate", "Basic realm=\"otad\", charset=\"UTF-8\"");
+      return false;
+    }
+  }
+  if (c.auth != Auth::None && !proven) {
+    if (claimed) name_device(c, *claimed);
+    out->fail(401, "credentials required");
+    if (basic_allowed) out->header("WWW-Authenticate", "Basic realm=\"otad\", charset=\"UTF-8\"");
+    return false;
+  }
+  if (proven) {
+    const Mac pm = *parse_mac(proven);
+    name_device(c, pm);
+    if (claimed && *claimed != pm) {
+      out->fail(403, "");
+      out->set_note("MAC header %s differs from the authenticated identity %s", claimed->str().c_str(), proven);
+      return false;
+    }
+    // The registry may have changed since the handshake: revoked is revoked.
+    const Grant g = authorize(*x.ctx.registry, pm);
+    if (!g) {
+      out->fail(403, g.access == Access::Disabled ? g.why : "device no longer registered");
+      return false;
+    }
+    report->mac = pm;
+    report->proven = true;
+    return true;
+  }
+  if (claimed) {
+    report->mac = *claimed;
+    name_device(c, *claimed);
+  }
+  return true;
+}
+
+}  // namespace otad

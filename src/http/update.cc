@@ -1,0 +1,75 @@
+// GET|HEAD <update_path>: the Arduino clients (ESP8266httpUpdate, ESP32
+// HTTPUpdate) and the esp-update-server query form. The request becomes a
+// device report; the decision says what it gets; this renders it as those
+// clients expect (protocols.md §2, §6): 200 with Content-Length and lowercase
+// digests, 304/204 when current, x-version for mode: version.
+#include "http/exchange.h"
+#include "otad/strict_num.h"
+
+namespace otad {
+namespace {
+
+// The same header under either client's prefix; *family says which sent it.
+std::string_view esp_header(const Exchange& x, const char* suffix, bool* found, ChipFamily* family = nullptr) {
+  char name[48];
+  for (auto [prefix, fam] : {std::pair{"x-ESP8266-", ChipFamily::Esp8266}, {"x-ESP32-", ChipFamily::Esp32}}) {
+    snprintf(name, sizeof name, "%s%s", prefix, suffix);
+    std::string_view v = x.header(name, found);
+    if (*found) {
+      if (family) *family = fam;
+      return v;
+    }
+  }
+  return {};
+}
+
+}  // namespace
+
+void update_endpoint(const Exchange& x, HttpResponse* out) {
+  DeviceReport rep;
+  if (!identify(x, out, &rep)) return;
+  bool found;
+  std::string_view mode = esp_header(x, "mode", &found, &rep.family);
+  const bool want_version = mode == "version";
+  const bool fs = mode == "spiffs" || mode == "littlefs" || mode == "fatfs" || mode == "flashfs";
+  if (!mode.empty() && !want_version && !fs && mode != "sketch") return out->fail(400, "unknown mode");
+  rep.ask = want_version ? Ask::Version : fs ? Ask::Filesystem : Ask::Update;
+  // Platform: the registry decides for registered devices; ?dev= names it
+  // for the others.
+  std::string_view query = x.req.query.in(x.buf);
+  rep.platform = http_query_param(query, "dev", &found);
+  // Current version: ?ver= (esp-update-server), else the version header.
+  rep.version = http_query_param(query, "ver", &found);
+  if (!found) rep.version = esp_header(x, "version", &found);
+  rep.sketch_md5 = esp_header(x, "sketch-md5", &found);
+  std::string_view free_space = esp_header(x, "free-space", &found);
+  if (found) {
+    if (auto n = parse_int_strict(free_space, 0, int64_t{1} << 40)) rep.free_space = static_cast<uint64_t>(*n);
+  }
+  const Decision d = decide(rep, x.fleet());
+  if (d.kind == Decision::Deny) return out->fail(d.status, d.why);
+  const Image& img = *d.image;
+  if (rep.ask == Ask::Version) {
+    out->image = d.image;
+    add_digests(out, img);
+    out->header("x-version", "%s", img.m.version.c_str());
+    out->set_note("version query: %s %s", img.m.platform.c_str(), img.m.version.c_str());
+    return;
+  }
+  if (d.kind == Decision::NoUpdate) {
+    out->status = static_cast<int>(x.ctx.cfg->no_update_status);
+    std::string_view ver = rep.version.empty() ? std::string_view("these bytes") : rep.version;
+    out->set_note("no update: device has %.*s, catalog %s", static_cast<int>(ver.size()), ver.data(),
+                  img.m.version.c_str());
+    return;
+  }
+  out->entity = Entity::Image;
+  out->image = d.image;
+  out->first = 0;
+  out->last = img.m.size - 1;
+  add_validators(out, img);
+  add_digests(out, img);
+  out->set_note("serving %s %s", img.m.platform.c_str(), img.m.version.c_str());
+}
+
+}  // namespace otad
