@@ -82,7 +82,7 @@ int main(int argc, char** argv) {
       for (const auto& [short_name, name] : tls_suite_names()) printf("%-24s %s\n", short_name.c_str(), name.c_str());
       return 0;
     } else if (a == "--version") {
-      printf("otad %s\n", OTAD_VERSION);
+      printf("otad %s (%s)\n", OTAD_VERSION, tls_library_version().c_str());
       return 0;
     } else if (a == "--help" || a == "-h") {
       usage(stdout);

@@ -537,6 +537,12 @@ const std::string& tls_summary(const TlsServer& s) { return s.summary; }
 const std::vector<std::string>& tls_warnings(const TlsServer& s) { return s.warnings; }
 
 
+std::string tls_library_version() {
+  char v[18] = "";
+  mbedtls_version_get_string(v);
+  return std::string("mbedTLS ") + v;
+}
+
 std::vector<std::pair<std::string, std::string>> tls_suite_names() {
   std::vector<std::pair<std::string, std::string>> v;
   for (const Suite& s : kSuites) v.emplace_back(s.shortname, s.name);

@@ -34,6 +34,8 @@ TransportPool& tls_pool(TlsServer& s);
 const std::string& tls_summary(const TlsServer& s);
 // Start-up warnings about the certificate: what devices will trip over.
 const std::vector<std::string>& tls_warnings(const TlsServer& s);
+// "mbedTLS 2.28.3": the library otad runs with.
+std::string tls_library_version();
 // Short names accepted by https.ciphersuites, with mbedTLS's full names.
 std::vector<std::pair<std::string, std::string>> tls_suite_names();
 

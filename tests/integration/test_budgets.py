@@ -1,5 +1,6 @@
 """Budgets fixed at start-up: a full slab stops accepting, never grows."""
 import os
+import re
 import subprocess
 import threading
 import time
@@ -61,15 +62,26 @@ class Budgets(GatewayTest):
         g = self.gateway()
         image = g.add_image(size=12 << 20)
         g.start()
+        # 5 devices reading 100 kB/s would need two minutes for 12 MiB; they
+        # are still downloading when 20 others have finished theirs.
         slow = subprocess.Popen([SIM, "tcpboot",
                                  "--port", str(g.port), "--devices", "5", "--rate", "100000",
-                                 "--timeout", "5", "--mac-base", "aa0000000000"],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        time.sleep(0.3)
-        p = g.sim("--devices", "20", "--expect-sha1", sha1(image), timeout=60)
-        self.assertRegex(p.stdout, r"ok=20 failed=0")
-        slow.wait(30)
-
+                                 "--timeout", "60", "--mac-base", "aa0000000000"],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            g.wait_log(r"mac=aa0000000004 tcpboot: serving demo", timeout=10)
+            p = g.sim("--devices", "20", "--expect-sha1", sha1(image), timeout=60)
+            self.assertRegex(p.stdout, r"ok=20 failed=0")
+            self.assertIsNone(slow.poll(), "the slow devices should still be downloading")
+            # Only the slow ones are left, once otad has seen the fast ones close.
+            end = time.time() + 10
+            while g.stats()["active"] > 5 and time.time() < end:
+                time.sleep(0.2)
+            self.assertEqual(g.stats()["active"], 5)
+            self.assertEqual(len(re.findall(r"mac=aa00000000\d\d tcpboot: complete", g.log())), 0)
+        finally:
+            slow.terminate()
+            slow.communicate(timeout=30)
 
 if __name__ == "__main__":
     unittest.main()

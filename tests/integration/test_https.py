@@ -170,9 +170,14 @@ class Https(GatewayTest):
         self.g.ctl("device", "revoke", "30aea4041d8c")
         self.g.wait_log(r"reloaded", count=3)
         r = self.fetch_cert(self.a)
+        self.assertNotEqual(r.returncode, 0)  # no answer at all: the handshake fails
         self.assertFalse(r.stdout.endswith(b"200"))
+        # Refused for what it is: a revoked identity, once by certificate, once by PSK.
+        self.g.wait_log(r"mac=30aea4041d8c https: TLS handshake failed: SSL - Unknown identity received")
         rc, out = psk_request(self.g.https_port, "30aea4041d8c", self.a["psk"], b"GET / HTTP/1.0\r\n\r\n")
+        self.assertNotEqual(rc, 0)
         self.assertNotIn(b"HTTP/1.1", out)
+        self.g.wait_log(r"mac=30aea4041d8c https: TLS handshake failed: SSL - Unknown identity received", count=2)
         out, err = slow.communicate(timeout=60)
         self.assertEqual(out, big, err)
 
@@ -644,6 +649,13 @@ class TlsBudget(GatewayTest):
         # device keeps little more than otad's output record buffer resident,
         # and contexts back in the pool keep nothing: after the fleet is done
         # most of the peak is returned.
+        # The figures below are those of mbedTLS 2.28's two fixed 16 KiB
+        # record buffers and the page release record_pages.cc does for them.
+        tls_lib = subprocess.run([OTAD, "--version"], capture_output=True, text=True).stdout
+        m = re.search(r"mbedTLS (\d+)\.(\d+)", tls_lib)
+        self.assertIsNotNone(m, tls_lib)
+        if (int(m.group(1)), int(m.group(2))) != (2, 28):
+            self.skipTest(f"record-buffer figures are those of mbedTLS 2.28; this otad has {m.group(0)}")
         g = https_gateway(self, auth="none")
         image = g.add_image(size=500000)
         g.start()
