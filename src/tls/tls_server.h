@@ -95,6 +95,13 @@ class TlsServer final : public Transport, public TransportPool {
 // need the connection.
 extern TlsConn* g_handshaking;
 
+// mbedTLS callbacks of the handshake (tls.cc): the device's PSK by its
+// identity (its MAC), and tickets only where a resumed session can still
+// name its device.
+int psk_identity_cb(void* p, mbedtls_ssl_context* ssl, const unsigned char* id, size_t len);
+int ticket_write_cb(void* p, const mbedtls_ssl_session* session, unsigned char* start, const unsigned char* end,
+                    size_t* tlen, uint32_t* lifetime);
+
 // Resumption by session ID from a fixed table of `slots` sessions, each
 // valid for lifetime_s seconds (session_cache.cc).
 void session_cache_attach(TlsServer& s, size_t slots, int64_t lifetime_s);
