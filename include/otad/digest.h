@@ -28,6 +28,8 @@ class Hasher {
   Hasher& operator=(const Hasher&) = delete;
   void update(std::span<const uint8_t> data);
   Digests finish();
+  // Starts over, for the next stream (keeps its contexts).
+  void reset();
 
  private:
   struct Impl;

@@ -45,6 +45,10 @@ Digests Hasher::finish() {
   return d;
 }
 
+void Hasher::reset() {
+  for (auto& c : impl_->ctx) mbedtls_md_starts(&c);
+}
+
 Digests digest_bytes(std::span<const uint8_t> data) {
   Hasher h;
   h.update(data);

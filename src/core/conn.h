@@ -111,6 +111,11 @@ struct Protocol {
   // True when nothing is in flight (an idle keep-alive connection), so
   // shutdown may close it at once.
   bool (*idle)(const Conn&);
+  // The slot is freed, however the connection ended: give back what the
+  // protocol holds outside the slot (an upload's file and pool slot).
+  void (*end)(Conn&);
+  // The protocol's own table (HTTP: its routes); the reactor never reads it.
+  const void* table = nullptr;
 };
 
 int64_t now_ms();

@@ -119,6 +119,7 @@ void Server::slot_free(Conn& c, bool reset) {
   }
   if (c.armed) event_del(ev_of(c));
   c.armed = 0;
+  if (c.state == ConnState::Protocol) c.proto->end(c);
   if (c.pool) {
     c.pool->detach(c);
     c.pool = nullptr;

@@ -34,6 +34,28 @@ struct Exchange {
 };
 
 using Handler = void (*)(const Exchange&, HttpResponse*);
+// Called once the body a handler asked for (HttpResponse::receive) is in,
+// with the same request; makes the response. It owns the upload from then on
+// and must end it.
+using BodyHandler = void (*)(const Exchange&, Upload*, HttpResponse*);
+
+constexpr uint8_t method_bit(Method m) { return static_cast<uint8_t>(1u << static_cast<unsigned>(m)); }
+
+struct Route {
+  uint8_t methods;     // method_bit() set
+  const char* prefix;  // nullptr: the configured update_path, exactly
+  const char* suffix;
+  size_t arg_len;      // required length of the variable part; 0: any, not empty
+  Handler handler;
+  BodyHandler on_body = nullptr;  // routes that take a request body
+};
+
+// A listener's routes, in order; the first whose path matches answers.
+struct RouteTable {
+  const Route* routes;
+  size_t count;
+};
+extern const RouteTable kDeviceRoutes;  // the device-facing endpoints (route.cc)
 
 // Identity (identity.cc): the device a request speaks for, proven by the
 // transport (TLS-PSK, client certificate) or by HTTP Basic, and claimed by
@@ -48,8 +70,8 @@ void update_endpoint(const Exchange& x, HttpResponse* out);
 void download_by_platform(const Exchange& x, HttpResponse* out);
 void download_by_hash(const Exchange& x, HttpResponse* out);
 
-// The route table (route.cc): which handler a request gets, or the answer
-// when none fits (404, 405, 413, the misdirected 400).
-void http_route(const Exchange& x, HttpResponse* out);
+// Which route of the table a request gets, and its answer; or the answer
+// when none fits (404, 405, 413, the misdirected 400) and *matched = null.
+void http_route(const Exchange& x, const RouteTable& table, HttpResponse* out, const Route** matched);
 
 }  // namespace otad

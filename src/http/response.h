@@ -12,6 +12,8 @@
 
 namespace otad {
 
+struct Upload;
+
 enum class Entity : uint8_t {
   None,   // Content-Length: 0 (or no length at all for 304 and 204)
   Text,   // text/plain: text plus a newline
@@ -25,6 +27,9 @@ struct HttpResponse {
   uint64_t first = 0, last = 0;        // Image: inclusive range
   std::string_view text;               // Text: must outlive formatting (static, or in the slot)
   bool close = false;                  // close after this response
+  // Set by a handler that takes the request body: the driver streams the
+  // body into it, then asks the route's body handler for the response.
+  Upload* receive = nullptr;
   char note[96] = {};                  // why, for the log line
   char headers[448] = {};              // extra header lines, in order
   uint16_t headers_len = 0;

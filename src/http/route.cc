@@ -9,16 +9,7 @@
 namespace otad {
 namespace {
 
-constexpr uint8_t bit(Method m) { return static_cast<uint8_t>(1u << static_cast<unsigned>(m)); }
-constexpr uint8_t kGetHead = bit(Method::Get) | bit(Method::Head);
-
-struct Route {
-  uint8_t methods;     // bit(Method) set
-  const char* prefix;  // nullptr: the configured update_path, exactly
-  const char* suffix;
-  size_t arg_len;      // required length of the variable part; 0: any, not empty
-  Handler handler;
-};
+constexpr uint8_t kGetHead = method_bit(Method::Get) | method_bit(Method::Head);
 
 constexpr Route kRoutes[] = {
     {kGetHead, nullptr, nullptr, 0, update_endpoint},
@@ -46,7 +37,7 @@ void allow_header(HttpResponse* out, uint8_t methods) {
   size_t n = 0;
   for (auto [m, name] : {std::pair{Method::Get, "GET"}, {Method::Head, "HEAD"}, {Method::Post, "POST"},
                          {Method::Put, "PUT"}, {Method::Delete, "DELETE"}}) {
-    if (!(methods & bit(m))) continue;
+    if (!(methods & method_bit(m))) continue;
     n += static_cast<size_t>(snprintf(list + n, sizeof list - n, "%s%s", n ? ", " : "", name));
   }
   out->header("Allow", "%s", list);
@@ -54,7 +45,10 @@ void allow_header(HttpResponse* out, uint8_t methods) {
 
 }  // namespace
 
-void http_route(const Exchange& x, HttpResponse* out) {
+const RouteTable kDeviceRoutes = {kRoutes, sizeof kRoutes / sizeof kRoutes[0]};
+
+void http_route(const Exchange& x, const RouteTable& table, HttpResponse* out, const Route** matched) {
+  *matched = nullptr;
   if (x.c.misdirected) {
     // Plain HTTP on the HTTPS port: nothing is served in clear there. The
     // answer says why, and the claimed MAC names the device in the log.
@@ -65,21 +59,25 @@ void http_route(const Exchange& x, HttpResponse* out) {
     out->text = "This port speaks HTTPS: the URL must begin with https://";
     return;
   }
-  if (x.req.content_length > 0) {
-    out->close = true;
-    return out->fail(413, "request bodies are not accepted here");
-  }
   const std::string_view path = x.req.path.in(x.buf);
-  for (const Route& r : kRoutes) {
+  for (size_t i = 0; i < table.count; ++i) {
+    const Route& r = table.routes[i];
     std::string_view arg;
     if (!match(r, path, x.ctx.cfg->update_path, &arg)) continue;
-    if (!(r.methods & bit(x.req.method))) {
+    if (x.req.content_length > 0 && !r.on_body) break;
+    if (!(r.methods & method_bit(x.req.method))) {
       out->fail(405, "method not allowed");
       allow_header(out, r.methods);
       return;
     }
+    *matched = &r;
     Exchange with_arg{x.req, x.buf, x.c, x.ctx, x.basic, arg};
     return r.handler(with_arg, out);
+  }
+  if (x.req.content_length > 0) {
+    // Unread body bytes would be taken for the next request: close after.
+    out->close = true;
+    return out->fail(413, "request bodies are not accepted here");
   }
   out->fail(404, "no such path");
 }

@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "http/exchange.h"
+#include "http/upload.h"
 #include "proto/protocols.h"
 
 namespace otad {
@@ -17,8 +18,10 @@ constexpr size_t kRespHeadMax = 1024;  // response head (and short text body)
 
 struct Http {
   enum class St : uint8_t {
-    Read,     // reading a request head (or idle between keep-alive requests)
-    Respond,  // writing a response head (and any short text body)
+    Read,      // reading a request head (or idle between keep-alive requests)
+    Continue,  // writing "100 Continue" before a request body
+    RecvBody,  // streaming a request body into the route's upload
+    Respond,   // writing a response head (and any short text body)
     Body,     // streaming image bytes
     Linger,   // all sent, FIN sent: waiting for the device to close (only
               // when it sent more than its requests)
@@ -29,11 +32,14 @@ struct Http {
   uint16_t rx_len, head_len, tx_len, tx_off;
   uint32_t requests;
   int64_t req_ms;
+  const Route* route;  // RecvBody: whose body handler answers
+  Upload* upload;      // RecvBody: where the body goes
   BasicMemo basic;
-  char line[176];  // "GET /update -> 200 ..." for the request's log line
+  char line[160];  // "GET /update -> 200 ..." for the request's log line
 };
 
 Http& hs(Conn& c) { return proto_state<Http>(c); }
+const RouteTable& routes(const Conn& c) { return *static_cast<const RouteTable*>(c.proto->table); }
 uint8_t* tx(Conn& c, const Context& ctx) { return c.buf + ctx.max_head; }
 
 const char* method_name(Method m) {
@@ -112,11 +118,9 @@ Next abort_request(Conn& c, const Context& ctx, const char* why, bool image_faul
   return {Want::Reset, 0};
 }
 
-Next handle(Conn& c, const Context& ctx, const Request& req) {
+// Formats r as the answer to req and starts sending it.
+Next respond(Conn& c, const Context& ctx, const Request& req, HttpResponse& r) {
   Http& h = hs(c);
-  h.req_ms = now_ms();
-  HttpResponse r;
-  http_route({req, c.buf, c, ctx, h.basic, {}}, &r);
   h.keep_alive = !r.close && r.status < 400 && req.keep_alive;
   const bool head_only = req.method == Method::Head;
   size_t n = http_format_head(r, h.keep_alive, head_only, reinterpret_cast<char*>(tx(c, ctx)), kRespHeadMax);
@@ -137,6 +141,90 @@ Next handle(Conn& c, const Context& ctx, const Request& req) {
   h.outcome = outcome_of(r.status, c.misdirected);
   h.st = Http::St::Respond;
   return {Want::Write, ctx.cfg->http_send_timeout * 1000};
+}
+
+Next handle(Conn& c, const Context& ctx, const Request& req) {
+  Http& h = hs(c);
+  h.req_ms = now_ms();
+  HttpResponse r;
+  const Route* route;
+  http_route({req, c.buf, c, ctx, h.basic, {}}, routes(c), &r, &route);
+  if (r.receive && route && route->on_body) {
+    // The body streams into the upload; the route's body handler answers
+    // once it is in. A device that asked to be told first gets its 100.
+    h.route = route;
+    h.upload = r.receive;
+    bool expect;
+    std::string_view e = http_header(req, c.buf, "expect", &expect);
+    if (expect && iequals(e, "100-continue")) {
+      static constexpr char kContinue[] = "HTTP/1.1 100 Continue\r\n\r\n";
+      memcpy(tx(c, ctx), kContinue, sizeof kContinue - 1);
+      h.tx_len = sizeof kContinue - 1;
+      h.tx_off = 0;
+      h.st = Http::St::Continue;
+    } else {
+      h.st = Http::St::RecvBody;
+    }
+    c.deadline_ms = now_ms() + ctx.cfg->http_read_timeout * 1000;
+    return {Want::Read, 0};
+  }
+  return respond(c, ctx, req, r);
+}
+
+// Feeds the body bytes already buffered behind the head, then reads more
+// into the free part of the slot buffer, until the upload has them all. The
+// head stays where it is: the body handler reads it again.
+Next receive_body(Conn& c, const Context& ctx, bool timed_out) {
+  Http& h = hs(c);
+  Upload* u = h.upload;
+  auto fail_with = [&](int status, const char* why) {
+    upload_end(u);
+    h.upload = nullptr;
+    return error_and_close(c, ctx, status, why);
+  };
+  for (;;) {
+    const uint64_t left = upload_expected(u) - upload_received(u);
+    const size_t buffered = h.rx_len - h.head_len;
+    if (buffered > 0 && left > 0) {
+      const size_t take = static_cast<size_t>(std::min<uint64_t>(buffered, left));
+      std::string why;
+      if (upload_write(u, {c.buf + h.head_len, take}, &why) != UploadErr::None) {
+        return fail_with(507, "cannot store the upload (disk full or unwritable)");
+      }
+      memmove(c.buf + h.head_len, c.buf + h.head_len + take, buffered - take);
+      h.rx_len = static_cast<uint16_t>(h.rx_len - take);
+      continue;
+    }
+    if (left == 0) break;
+    if (timed_out || now_ms() >= c.deadline_ms) return fail_with(408, "request body not received in time");
+    // The body goes through the response area (free until the answer).
+    IoResult r = c.io->read(c, tx(c, ctx), static_cast<size_t>(std::min<uint64_t>(left, kRespHeadMax)));
+    if (r.st == Io::WantRead || r.st == Io::WantWrite) {
+      return {r.st == Io::WantRead ? Want::Read : Want::Write, c.deadline_ms - now_ms()};
+    }
+    if (r.st != Io::Ok) {
+      char what[96];
+      snprintf(what, sizeof what, "closed in the middle of a request body (%llu of %llu bytes)",
+               static_cast<unsigned long long>(upload_received(u)), static_cast<unsigned long long>(upload_expected(u)));
+      upload_end(u);
+      h.upload = nullptr;
+      ctx.transfers->end(c, {.outcome = Outcome::Aborted, .started_ms = h.req_ms, .what = what});
+      return {Want::Reset, 0};
+    }
+    std::string why;
+    if (upload_write(u, {tx(c, ctx), r.n}, &why) != UploadErr::None) {
+      return fail_with(507, "cannot store the upload (disk full or unwritable)");
+    }
+    c.deadline_ms = now_ms() + ctx.cfg->http_read_timeout * 1000;
+  }
+  // All in: the head is still at the front of the buffer.
+  Request req;
+  const HttpLimits lim{ctx.max_head, ctx.max_head / 2};
+  http_parse_head(c.buf, h.head_len, lim, &req);
+  HttpResponse r;
+  h.upload = nullptr;
+  h.route->on_body({req, c.buf, c, ctx, h.basic, {}}, u, &r);
+  return respond(c, ctx, req, r);
 }
 
 size_t buffer_size(const Context& ctx) { return ctx.max_head + kRespHeadMax; }
@@ -192,6 +280,19 @@ Next drive(Conn& c, const Context& ctx, bool timed_out) {
         h.rx_len = static_cast<uint16_t>(h.rx_len + r.n);
         break;
       }
+      case Http::St::Continue: {
+        if (timed_out) return receive_body(c, ctx, true);
+        IoResult r = c.io->write(c, tx(c, ctx) + h.tx_off, h.tx_len - h.tx_off, false);
+        if (r.st == Io::WantWrite || r.st == Io::WantRead) {
+          return {r.st == Io::WantWrite ? Want::Write : Want::Read, send_ms};
+        }
+        if (r.st != Io::Ok) return receive_body(c, ctx, true);
+        h.tx_off = static_cast<uint16_t>(h.tx_off + r.n);
+        if (h.tx_off == h.tx_len) h.st = Http::St::RecvBody;
+        break;
+      }
+      case Http::St::RecvBody:
+        return receive_body(c, ctx, timed_out);
       case Http::St::Respond: {
         if (timed_out) return abort_request(c, ctx, " (aborted: send timeout)");
         IoResult r = c.io->write(c, tx(c, ctx) + h.tx_off, h.tx_len - h.tx_off, c.body.image != nullptr);
@@ -242,6 +343,12 @@ Next drive(Conn& c, const Context& ctx, bool timed_out) {
   }
 }
 
+void release(Conn& c) {
+  Http& h = hs(c);
+  if (h.upload) upload_end(h.upload);
+  h.upload = nullptr;
+}
+
 bool idle(const Conn& c) {
   const Http& h = proto_state<Http>(c);
   return h.st == Http::St::Read && h.rx_len == 0;
@@ -249,6 +356,6 @@ bool idle(const Conn& c) {
 
 }  // namespace
 
-const Protocol kHttpProtocol = {"http", buffer_size, start, drive, idle};
+const Protocol kHttpProtocol = {"http", buffer_size, start, drive, idle, release, &kDeviceRoutes};
 
 }  // namespace otad

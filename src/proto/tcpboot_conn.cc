@@ -173,6 +173,8 @@ bool idle(const Conn&) { return false; }
 
 }  // namespace
 
-const Protocol kTcpbootProtocol = {"tcpboot", no_buffer, start, drive, idle};
+void release(Conn&) {}
+
+const Protocol kTcpbootProtocol = {"tcpboot", no_buffer, start, drive, idle, release};
 
 }  // namespace otad
