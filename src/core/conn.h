@@ -55,7 +55,7 @@ struct Body {
 // allocation; server.cc checks the size against the real struct.
 constexpr size_t kEventStorage = 160;
 // Room for the largest protocol state; each protocol checks its own fits.
-constexpr size_t kProtoStateSize = 256;
+constexpr size_t kProtoStateSize = 240;
 
 struct Conn {
   alignas(16) unsigned char ev[kEventStorage];
