@@ -22,6 +22,9 @@ namespace otad {
 struct ManifestEntry {
   std::string sha256;  // 64 lowercase hex; the file is <sha256>.bin
   std::string platform, version, chip, kind, project, md5, sha1, added;
+  // ESP8266: the MD5s with the flash-mode byte set to QIO, QOUT, DIO, DOUT,
+  // comma-separated (what a device that installed it may report).
+  std::string md5_modes;
   uint64_t size = 0;
   uint64_t seq = 0;  // add order; breaks ties between equal versions
   bool operator==(const ManifestEntry&) const = default;

@@ -22,7 +22,18 @@ const std::map<std::string_view, Field> kStringKeys = {
     {"chip", &ManifestEntry::chip},         {"kind", &ManifestEntry::kind},
     {"project", &ManifestEntry::project},   {"md5", &ManifestEntry::md5},
     {"sha1", &ManifestEntry::sha1},         {"added", &ManifestEntry::added},
+    {"md5_modes", &ManifestEntry::md5_modes},
 };
+
+// Four lowercase MD5s, comma-separated.
+bool md5_list_ok(std::string_view v) {
+  if (v.size() != 4 * 32 + 3) return false;
+  for (int i = 0; i < 4; ++i) {
+    if (!is_hex(v.substr(static_cast<size_t>(i) * 33, 32), 32)) return false;
+    if (i < 3 && v[static_cast<size_t>(i) * 33 + 32] != ',') return false;
+  }
+  return true;
+}
 
 }  // namespace
 
@@ -72,6 +83,7 @@ Result<std::vector<ManifestEntry>> manifest_read(const std::string& path,
     }
     auto it = kStringKeys.find(k);
     if (it == kStringKeys.end()) return "unknown key";
+    if (k == "md5_modes" && !md5_list_ok(v)) return "expected four lowercase MD5s, comma-separated";
     if ((k == "md5" && !is_hex(v, 32)) || (k == "sha1" && !is_hex(v, 40))) {
       return "not a lowercase hex digest of the right length";
     }
@@ -115,6 +127,7 @@ Status manifest_write(const std::string& path, const std::vector<ManifestEntry>&
     if (!e.kind.empty()) s += "kind = " + e.kind + "\n";
     if (!e.project.empty()) s += "project = " + e.project + "\n";
     if (!e.added.empty()) s += "added = " + e.added + "\n";
+    if (!e.md5_modes.empty()) s += "md5_modes = " + e.md5_modes + "\n";
   }
   return write_file_atomic(path, s);
 }

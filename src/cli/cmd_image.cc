@@ -91,8 +91,9 @@ int make(const Args& a) {
 }
 
 int add(const Args& a) {
-  if (a.pos.size() != 1 || !only_flags(a, {"--platform", "--version"})) {
-    fprintf(stderr, "usage: otactl image add FILE [--platform P] [--version V]\n");
+  if (a.pos.size() != 1 || !only_flags(a, {"--platform", "--version", "--kind"}) ||
+      (a.has("--kind") && a.get("--kind") != "app" && a.get("--kind") != "filesystem")) {
+    fprintf(stderr, "usage: otactl image add FILE [--platform P] [--version V] [--kind app|filesystem]\n");
     return kExitUsage;
   }
   Config cfg;
@@ -103,16 +104,21 @@ int add(const Args& a) {
     fprintf(stderr, "otactl: %s: %s\n", file.c_str(), data.error().c_str());
     return kExitFail;
   }
-  const std::string platform = a.get("--platform", ""), version = a.get("--version", "");
-  AddOutcome o = catalog_add(cfg.catalog_dir, bytes_of(*data), platform, version);
+  DetectRequest req;
+  req.platform = a.get("--platform", "");
+  req.version = a.get("--version", "");
+  req.filename = file;
+  req.filesystem = a.get("--kind", "app") == "filesystem";
+  AddOutcome o = catalog_add(cfg.catalog_dir, bytes_of(*data), req, static_cast<uint64_t>(cfg.max_image_size));
   switch (o.err) {
     case StoreErr::None: break;
     case StoreErr::Refused:
+    case StoreErr::NoSpace:
     case StoreErr::Io:
       fprintf(stderr, "otactl: %s: %s\n", file.c_str(), o.message.c_str());
       return kExitFail;
     case StoreErr::Undetected:
-      fprintf(stderr, "otactl: %s: %s; give --platform and --version\n", file.c_str(), o.message.c_str());
+      fprintf(stderr, "otactl: %s: %s (otactl: give --platform and --version)\n", file.c_str(), o.message.c_str());
       return kExitFail;
     case StoreErr::BadName:
       fprintf(stderr, "otactl: %s\n", o.message.c_str());
@@ -135,6 +141,8 @@ int add(const Args& a) {
   }
   printf("added %s %s (%s %s, %llu bytes, sha256 %s)\n", e.platform.c_str(), e.version.c_str(), e.chip.c_str(),
          e.kind.c_str(), static_cast<unsigned long long>(e.size), e.sha256.c_str());
+  printf("platform from %s, version from %s%s\n", o.detected.platform_from.c_str(), o.detected.version_from.c_str(),
+         o.detected.new_platform ? " (a new platform)" : "");
   if (o.info.note) printf("note: %s\n", o.info.note);
   notify_daemon(cfg);
   return kExitOk;

@@ -17,6 +17,15 @@ std::vector<uint8_t> generated(const char* project, const char* version, uint64_
   spec.size = size;
   return *make_image(spec);
 }
+AddOutcome add(const std::string& dir, std::span<const uint8_t> bytes, const char* platform, const char* version,
+               const char* filename = "", bool fs = false) {
+  DetectRequest r;
+  r.platform = platform;
+  r.version = version;
+  r.filename = filename;
+  r.filesystem = fs;
+  return catalog_add(dir, bytes, r, 16 << 20);
+}
 std::vector<uint8_t> fixture(const char* name) {
   auto d = read_file(std::string(OTAD_FIXTURES) + "/" + name, 16u << 20);
   EXPECT_TRUE(d.ok()) << name;
@@ -28,24 +37,24 @@ TEST(CatalogStore, AddDetectsListsAndRemoves) {
   test::TempDir t;
   const std::string dir = t.path + "/catalog";
   auto v1 = generated("demo", "1.0.0"), v2 = generated("demo", "1.1.0");
-  AddOutcome a = catalog_add(dir, v1, "", "");
+  AddOutcome a = add(dir, v1, "", "");
   ASSERT_EQ(a.err, StoreErr::None) << a.message;
   EXPECT_FALSE(a.already);
   EXPECT_EQ(a.entry.platform, "demo");
   EXPECT_EQ(a.entry.version, "1.0.0");
   EXPECT_EQ(a.entry.seq, 1u);
   EXPECT_TRUE(file_exists(image_path(dir, a.entry.sha256)));
-  AddOutcome b = catalog_add(dir, v2, "", "");
+  AddOutcome b = add(dir, v2, "", "");
   ASSERT_EQ(b.err, StoreErr::None) << b.message;
   EXPECT_EQ(b.entry.seq, 2u);
 
-  AddOutcome again = catalog_add(dir, v1, "", "");  // the same bytes
+  AddOutcome again = add(dir, v1, "", "");  // the same bytes
   EXPECT_EQ(again.err, StoreErr::None);
   EXPECT_TRUE(again.already);
   EXPECT_EQ(again.entry.sha256, a.entry.sha256);
 
   // A version is immutable: other bytes under demo 1.0.0 are a conflict.
-  AddOutcome clash = catalog_add(dir, generated("demo", "1.0.0", 12288), "", "");
+  AddOutcome clash = add(dir, generated("demo", "1.0.0", 12288), "", "");
   EXPECT_EQ(clash.err, StoreErr::Conflict);
   EXPECT_NE(clash.message.find("already exists with other bytes"), std::string::npos);
 
@@ -68,17 +77,17 @@ TEST(CatalogStore, AddDetectsListsAndRemoves) {
 TEST(CatalogStore, RefusesWhatIsNotAnAppAndNeverGuesses) {
   test::TempDir t;
   const std::string dir = t.path + "/catalog";
-  AddOutcome boot = catalog_add(dir, fixture("neg_bootloader_esp32c3.bin"), "x", "1.0.0");
+  AddOutcome boot = add(dir, fixture("neg_bootloader_esp32c3.bin"), "x", "1.0.0");
   EXPECT_EQ(boot.err, StoreErr::Refused);
-  AddOutcome merged = catalog_add(dir, fixture("neg_merged_esp32_micropython_v1.23.0.bin"), "x", "1.0.0");
+  AddOutcome merged = add(dir, fixture("neg_merged_esp32_micropython_v1.23.0.bin"), "x", "1.0.0");
   EXPECT_EQ(merged.err, StoreErr::Refused);
   // Arduino-ESP32 names the framework, not the sketch: no platform is taken from it.
-  AddOutcome arduino = catalog_add(dir, fixture("esp32c3_arduino_pressureprobe.bin"), "", "");
+  AddOutcome arduino = add(dir, fixture("esp32c3_arduino_pressureprobe.bin"), "", "");
   EXPECT_EQ(arduino.err, StoreErr::Undetected);
   EXPECT_NE(arduino.message.find("Arduino-ESP32"), std::string::npos);
-  AddOutcome given = catalog_add(dir, fixture("esp32c3_arduino_pressureprobe.bin"), "probe", "2.0.0");
+  AddOutcome given = add(dir, fixture("esp32c3_arduino_pressureprobe.bin"), "probe", "2.0.0");
   EXPECT_EQ(given.err, StoreErr::None) << given.message;
-  AddOutcome bad = catalog_add(dir, generated("demo", "1.0.0"), "a/b", "");
+  AddOutcome bad = add(dir, generated("demo", "1.0.0"), "a/b", "");
   EXPECT_EQ(bad.err, StoreErr::BadName);
   // Nothing refused reached the manifest.
   auto listed = catalog_list(dir);
@@ -91,7 +100,7 @@ TEST(CatalogStore, BrokenManifestIsNotOverwritten) {
   test::TempDir t;
   const std::string dir = t.path;
   ASSERT_TRUE(write_file_atomic(manifest_path(dir), "[not a sha]\nplatform = x\n").ok());
-  AddOutcome a = catalog_add(dir, generated("demo", "1.0.0"), "", "");
+  AddOutcome a = add(dir, generated("demo", "1.0.0"), "", "");
   EXPECT_EQ(a.err, StoreErr::Broken);
   auto text = read_file(manifest_path(dir), 4096);
   EXPECT_EQ(*text, "[not a sha]\nplatform = x\n");

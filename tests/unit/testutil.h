@@ -29,8 +29,17 @@ inline ManifestEntry store_generated(const std::string& dir, const std::string& 
   spec.size = size;
   auto img = make_image(spec);
   Digests d = digest_bytes(*img);
-  ManifestEntry e{d.sha256_hex(), platform, version, "esp32", "app", platform,
-                  d.md5_hex(),    d.sha1_hex(), "",    img->size(), seq};
+  ManifestEntry e;
+  e.sha256 = d.sha256_hex();
+  e.platform = platform;
+  e.version = version;
+  e.chip = "esp32";
+  e.kind = "app";
+  e.project = platform;
+  e.md5 = d.md5_hex();
+  e.sha1 = d.sha1_hex();
+  e.size = img->size();
+  e.seq = seq;
   (void)!write_file_atomic(image_path(dir, e.sha256),
                            {reinterpret_cast<const char*>(img->data()), img->size()});
   return e;
