@@ -63,15 +63,25 @@ Decision candidate(const DeviceReport& r, std::string_view platform, const Fleet
   return serve(img, d.platform.empty() ? "default platform" : "device platform", true);
 }
 
-// True when the device already runs img: the same bytes (sketch MD5), else
+// md5 (as a device reports it, any case) equals want (lowercase hex).
+bool same_md5(std::string_view md5, std::string_view want) {
+  if (md5.size() != 32 || want.size() != 32) return false;
+  for (size_t i = 0; i < 32; ++i) {
+    if (tolower(static_cast<unsigned char>(md5[i])) != want[i]) return false;
+  }
+  return true;
+}
+
+// True when the device already runs img: the same bytes (the sketch MD5, or
+// for ESP8266 that MD5 with the flash-mode byte the Updater rewrote), else
 // not an older semantic version, else the same version text.
 bool device_current(const DeviceReport& r, const Image& img) {
-  if (r.ask != Ask::Filesystem && !r.sketch_md5.empty() && r.sketch_md5.size() == img.m.md5.size()) {
-    bool same = true;
-    for (size_t i = 0; i < img.m.md5.size(); ++i) {
-      same = same && tolower(static_cast<unsigned char>(r.sketch_md5[i])) == img.m.md5[i];
+  if (r.ask != Ask::Filesystem && !r.sketch_md5.empty()) {
+    if (same_md5(r.sketch_md5, img.m.md5)) return true;
+    std::string_view modes = img.m.md5_modes;
+    for (size_t i = 0; i + 32 <= modes.size(); i += 33) {
+      if (same_md5(r.sketch_md5, modes.substr(i, 32))) return true;
     }
-    if (same) return true;
   }
   auto have = parse_semver(r.version);
   if (have && img.semver) return semver_compare(*img.semver, *have) <= 0;

@@ -22,6 +22,14 @@ ManifestEntry entry(const char* platform, const char* version, char fill, uint64
   return e;
 }
 
+// An ESP8266 image whose MD5 for each flash-mode byte is 1..4 repeated.
+ManifestEntry esp8266(const char* version, uint64_t seq) {
+  ManifestEntry e = entry("sleeper", version, '9', 4096, seq);
+  e.chip = "esp8266";
+  e.md5_modes = std::string(32, '1') + "," + std::string(32, '2') + "," + std::string(32, '3') + "," + std::string(32, '4');
+  return e;
+}
+
 struct Fleet {
   std::shared_ptr<const Catalog> cat = Catalog::in_memory({
       entry("demo", "1.0.0", 'a', 4096, 1),
@@ -29,6 +37,7 @@ struct Fleet {
       entry("other", "0.5.0", 'c', 4096, 3),
       entry("demo", "2.0.0", 'd', 65536, 4, "filesystem"),
       entry("nightly", "build-7", 'e', 4096, 5),  // not a semantic version
+      esp8266("1.0.0", 6),
   });
   Registry reg;
   Fleet() {
@@ -111,7 +120,7 @@ TEST(Decision, UpdateTable) {
     const char* serves;  // version of the image in the answer
     const char* why = nullptr;
   };
-  const std::string md5_b(32, 'b'), md5_a(32, 'a');
+  const std::string md5_b(32, 'b'), md5_a(32, 'a'), md5_dio(32, '3'), md5_none(32, '5');
   const Case cases[] = {
       {"older semver", "0000000000ff", Ask::Update, "", "1.0.0", "", -1, Decision::Serve, 0, "1.1.0"},
       {"same semver", "0000000000ff", Ask::Update, "", "1.1.0", "", -1, Decision::NoUpdate, 0, "1.1.0"},
@@ -152,6 +161,8 @@ TEST(Decision, UpdateTable) {
       {"download, not lowercased", "", Ask::Download, "DEMO", "", "", -1, Decision::Deny, 404, nullptr},
       {"download by a disabled device", "000000000002", Ask::Download, "other", "", "", -1, Decision::Deny, 403, nullptr},
       {"download by an unknown device", "0000000000ff", Ask::Download, "demo", "", "", -1, Decision::Serve, 0, "1.1.0"},
+      {"ESP8266 installed with flash mode DIO", "0000000000ff", Ask::Update, "sleeper", "", md5_dio.c_str(), -1, Decision::NoUpdate, 0, "1.0.0"},
+      {"ESP8266 md5 of no flash mode", "0000000000ff", Ask::Update, "sleeper", "", md5_none.c_str(), -1, Decision::Serve, 0, "1.0.0"},
       {"download, pinned device asks its pin's platform", "000000000003", Ask::Download, "demo", "", "", -1, Decision::Serve, 0, "1.0.0"},
   };
   for (const Case& c : cases) {
