@@ -11,7 +11,7 @@ import sys
 
 # Public headers whose implementation file has another name, or none.
 OWNERS = {
-    "authorize.h": "fleet", "catalog_store.h": "catalog", "detect.h": "catalog", "platforms.h": "catalog", "decision.h": "fleet", "http.h": "http", "tcpboot.h": "proto",
+    "authorize.h": "fleet", "catalog_store.h": "catalog", "detect.h": "catalog", "platforms.h": "catalog", "tokens.h": "admin", "decision.h": "fleet", "http.h": "http", "tcpboot.h": "proto",
     "result.h": None, "catalog.h": "catalog", "session_store.h": "tls", "suite_order.h": "tls",
 }
 

@@ -11,6 +11,7 @@
 
 #include "otad/catalog.h"
 #include "otad/detect.h"
+#include "otad/digest.h"
 #include "otad/inspect.h"
 #include "otad/platforms.h"
 #include "otad/result.h"
@@ -45,8 +46,9 @@ struct AddOutcome {
 // first time is added to platforms.ini with the image's chip. staged: the
 // bytes are already in this file inside dir (an upload); it is renamed into
 // place instead of written again.
+// known: the bytes' digests, when the caller hashed them as they arrived.
 AddOutcome catalog_add(const std::string& dir, std::span<const uint8_t> bytes, const DetectRequest& req,
-                       uint64_t max_size, const std::string* staged = nullptr);
+                       uint64_t max_size, const std::string* staged = nullptr, const Digests* known = nullptr);
 
 struct Listed {
   ManifestEntry entry;

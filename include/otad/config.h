@@ -59,6 +59,13 @@ struct Config {
   int64_t ticket_lifetime;
   int64_t session_cache;  // sessions kept for resumption by session ID; 0 = off
   int64_t max_fragment_length;
+  // [admin]: the catalog's API (uploads, platforms, status), bearer tokens
+  bool admin_enabled;
+  std::string admin_listen;
+  int64_t admin_port;
+  bool admin_tls;  // same certificate and key as [https]
+  std::string admin_token_file;
+  int64_t admin_max_uploads;
 };
 
 // Words: one or more space-separated words, each one of the choices, none twice.

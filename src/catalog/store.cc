@@ -98,7 +98,7 @@ std::string esp8266_mode_md5s(std::span<const uint8_t> bytes, const ImageInfo& i
 }
 
 AddOutcome catalog_add(const std::string& dir, std::span<const uint8_t> bytes, const DetectRequest& req,
-                       uint64_t max_size, const std::string* staged) {
+                       uint64_t max_size, const std::string* staged, const Digests* known) {
   AddOutcome o;
   if (Status mk = make_dirs(dir); !mk) return fail(std::move(o), io_kind(mk.error()), mk.error());
   CatalogLock lock(dir);
@@ -118,7 +118,7 @@ AddOutcome catalog_add(const std::string& dir, std::span<const uint8_t> bytes, c
   o.platform = det.platform;
   o.version = det.version;
   o.semver = parse_semver(det.version).has_value();
-  const Digests d = digest_bytes(bytes);
+  const Digests d = known ? *known : digest_bytes(bytes);
   auto entries = read_manifest_or_empty(dir);
   if (!entries) return fail(std::move(o), StoreErr::Broken, entries.error());
   uint64_t seq = 0;

@@ -42,6 +42,7 @@ struct Pem;
 // The gateway CA (certificate and key) named by [https] client_ca_file.
 Result<Pem> load_ca(const Config& cfg);
 int cmd_device(const std::string& verb, const Args& a);
+int cmd_admin(const std::string& verb, const Args& a);
 
 nlohmann::json image_json(const ImageInfo& info, const Digests& d);
 

@@ -43,6 +43,8 @@ void usage(FILE* f) {
           "  device revoke MAC                  disable a device and drop its credentials\n"
           "  device remove MAC                  remove a device\n"
           "  ca init [--host NAME,...]          create the gateway CA and server certificate\n"
+          "  admin token add NAME               make an admin API token (printed once)\n"
+          "  admin token list | revoke NAME     list or revoke admin API tokens\n"
           "  reload                             tell the running otad to reload (SIGHUP)\n"
           "The config defaults to $OTAD_CONFIG, else /etc/otad/otad.ini.\n");
 }
@@ -142,6 +144,11 @@ int main(int argc, char** argv) {
     if (!load_config(a, &cfg)) return kExitFail;
     notify_daemon(cfg);
     return kExitOk;
+  }
+  if (group == "admin" && a.pos.size() >= 3 && a.pos[1] == "token") {
+    const std::string verb = "token-" + a.pos[2];
+    a.pos.erase(a.pos.begin(), a.pos.begin() + 3);
+    return cmd_admin(verb, a);
   }
   if (a.pos.size() < 2 || (group != "image" && group != "device" && group != "ca")) {
     usage(stderr);

@@ -159,6 +159,23 @@ const std::vector<KeySpec> kTable = {
      "Largest TLS record otad sends: 0 (16384), 512, 1024, 2048 or 4096, for RAM-poor clients "
      "(a client's own max_fragment_length request is always honoured).",
      &C::max_fragment_length},
+    {"admin", "enabled", KeyType::Bool, 0, 0, nullptr, "no", false, nullptr,
+     "Serve the admin API (uploads, images, platforms, status) on its own port.", &C::admin_enabled},
+    {"admin", "listen", KeyType::Addr, 0, 0, nullptr, "127.0.0.1", false, nullptr,
+     "Address of the admin listener; keep it on loopback or a management network.", &C::admin_listen},
+    {"admin", "port", KeyType::Int, 1, 65535, nullptr, "8090", false, nullptr, "Port of the admin listener.",
+     &C::admin_port},
+    {"admin", "tls", KeyType::Bool, 0, 0, nullptr, "no", false, nullptr,
+     "Speak HTTPS on the admin port, with [https] cert_file and key_file (no client certificates: the "
+     "bearer token is the credential).",
+     &C::admin_tls},
+    {"admin", "token_file", KeyType::String, 1, 190, nullptr, "/etc/otad/admin-tokens", true, nullptr,
+     "Bearer tokens, one salted SHA-256 per token (otactl admin token add NAME prints the token once).",
+     &C::admin_token_file},
+    {"admin", "max_uploads", KeyType::Int, 1, 16, nullptr, "2", false, "uploads",
+     "Uploads in progress at once; one more is answered 503. Each streams to a temporary file in the "
+     "catalog directory through the connection's buffer, never into RAM.",
+     &C::admin_max_uploads},
 };
 
 bool is_choice(std::string_view choices, std::string_view v) {

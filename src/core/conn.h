@@ -49,6 +49,7 @@ struct Body {
   std::shared_ptr<const Image> image;  // keeps the file open across reloads
   uint64_t off = 0, end = 0;           // next byte, one past the last
   uint64_t sent = 0;                   // bytes of this transfer sent so far
+  bool counted = false;                // counted as a download in flight
 };
 
 // Storage for libevent's struct event, embedded so that a slot needs no

@@ -3,6 +3,7 @@
 #pragma once
 #include <memory>
 
+#include "core/ops.h"
 #include "core/transfer.h"
 #include "otad/catalog.h"
 #include "otad/config.h"
@@ -19,6 +20,7 @@ struct Context {
   bool draining = false;
   size_t max_head = 0;
   TransferLog* transfers = nullptr;
+  ServerOps* ops = nullptr;
   const Stats& stats() const { return transfers->stats(); }
 };
 

@@ -62,8 +62,25 @@ Server::Server(std::string config_path, Config cfg, std::shared_ptr<const Catalo
   for (uint32_t i = 0; i < n; ++i) slab_[i].next_free = i + 2 <= n ? i + 2 : 0;
   free_head_ = n ? 1 : 0;
   ctx_.transfers = &transfers_;
+  ctx_.ops = this;
+  started_ms_ = now_ms();
   sync_context();
 }
+
+Status Server::reload_catalog() {
+  std::vector<std::string> errors, warnings;
+  auto cat = Catalog::load(cfg_.catalog_dir, static_cast<uint64_t>(cfg_.max_image_size), catalog_.get(), &errors,
+                           &warnings);
+  for (const auto& w : warnings) LOG_WARN("catalog: %s", w.c_str());
+  if (!cat) return Err(errors.empty() ? cat.error() : errors[0]);
+  catalog_ = std::move(*cat);
+  sync_context();
+  return Ok();
+}
+
+int64_t Server::uptime_s() const { return (now_ms() - started_ms_) / 1000; }
+
+uint32_t Server::downloads_in_flight() const { return transfers_.downloads(); }
 
 void Server::add_listener(ListenerSpec spec) {
   auto l = std::make_unique<Listener>();
@@ -127,6 +144,7 @@ void Server::slot_free(Conn& c, bool reset) {
   }
   if (c.fd >= 0) close(c.fd);
   c.fd = -1;
+  transfers_.download_gone(c);
   c.body = Body{};
   c.state = ConnState::Free;
   c.next_free = free_head_;
@@ -328,6 +346,7 @@ void Server::reload() {
   LogLevel lvl;
   if (log_level_from_name(cfg_.log_level, &lvl)) log_set_level(lvl);
   sync_context();
+  for (auto& hook : reload_hooks_) hook(cfg_);
   LOG_INFO("reloaded: %zu image(s), %zu device(s); %u transfer(s) in flight continue",
            catalog_->images().size(), registry_.size(), stats_.active);
 }

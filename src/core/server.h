@@ -4,12 +4,14 @@
 // through the Protocol table entry and the TransportPool interface each
 // listener was given (the program's main wires them: src/daemon).
 #pragma once
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "core/conn.h"
 #include "core/context.h"
+#include "core/ops.h"
 #include "core/transfer.h"
 #include "otad/catalog.h"
 #include "otad/config.h"
@@ -41,7 +43,7 @@ struct Listener {
   void* owner = nullptr;
 };
 
-class Server {
+class Server final : public ServerOps {
  public:
   Server(std::string config_path, Config cfg, std::shared_ptr<const Catalog> cat, Registry reg);
   ~Server();
@@ -52,6 +54,14 @@ class Server {
   // credentials read it at each handshake.
   const Registry* registry() const { return &registry_; }
   void add_listener(ListenerSpec spec);
+  // Called after each successful reload with the new configuration (admin
+  // tokens and the like re-read their files here).
+  void on_reload(std::function<void(const Config&)> hook) { reload_hooks_.push_back(std::move(hook)); }
+
+  // ServerOps
+  Status reload_catalog() override;
+  int64_t uptime_s() const override;
+  uint32_t downloads_in_flight() const override;
 
   // Opens listeners and runs until shut down. Returns the exit status.
   int run();
@@ -99,6 +109,8 @@ class Server {
   bool paused_backoff_ = false;   // listeners off: out of file descriptors
   bool draining_ = false;
   std::vector<event*> owned_events_;  // signals and timers, set up once
+  std::vector<std::function<void(const Config&)>> reload_hooks_;
+  int64_t started_ms_ = 0;
   event* backoff_timer_ = nullptr;
   event* grace_timer_ = nullptr;
 };

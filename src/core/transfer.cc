@@ -2,7 +2,20 @@
 
 namespace otad {
 
-void TransferLog::end(const Conn& c, const Transfer& t) {
+void TransferLog::download_started(Conn& c) {
+  if (c.body.counted) return;
+  c.body.counted = true;
+  downloads_++;
+}
+
+void TransferLog::download_gone(Conn& c) {
+  if (!c.body.counted) return;
+  c.body.counted = false;
+  downloads_--;
+}
+
+void TransferLog::end(Conn& c, const Transfer& t) {
+  download_gone(c);
   switch (t.outcome) {
     case Outcome::Served: stats_.served++; break;
     case Outcome::Refused: stats_.refused++; break;

@@ -37,7 +37,12 @@ struct Stats {
 class TransferLog {
  public:
   // The one log line "<what> in <seconds> s<tail>" and the counters.
-  void end(const Conn& c, const Transfer& t);
+  void end(Conn& c, const Transfer& t);
+  // An image body starts on its way to a device (a download in flight until
+  // its record, or until its slot frees).
+  void download_started(Conn& c);
+  void download_gone(Conn& c);
+  uint32_t downloads() const { return downloads_; }
   Stats& stats() { return stats_; }
   const Stats& stats() const { return stats_; }
   // Set when a transfer found its image file changed; the reactor re-checks
@@ -51,6 +56,7 @@ class TransferLog {
  private:
   Stats stats_;
   bool image_fault_ = false;
+  uint32_t downloads_ = 0;
 };
 
 }  // namespace otad

@@ -7,7 +7,10 @@
 #include <cstring>
 #include <string>
 
+#include "admin/api.h"
 #include "core/server.h"
+#include "http/upload.h"
+#include "otad/catalog_store.h"
 #include "proto/protocols.h"
 #include "tls/tls.h"
 #include "otad/crypto_init.h"
@@ -52,16 +55,26 @@ bool ensure_fd_budget(int64_t max_connections, size_t images) {
 struct ListenerSection {
   const char* section;
   const Protocol* proto;
-  bool tls;
+  bool tls;                 // always TLS
+  bool Config::* tls_key;   // TLS when this key says so
   bool Config::* enabled;
   std::string Config::* listen;
   int64_t Config::* port;
   std::string Config::* auth;  // null: the protocol has no device credentials
 };
+// The admin API speaks HTTP with its own routes (src/admin).
+Protocol g_admin_protocol;
+AdminApi g_admin;
+
 const ListenerSection kListeners[] = {
-    {"tcpboot", &kTcpbootProtocol, false, &Config::tcpboot_enabled, &Config::tcpboot_listen, &Config::tcpboot_port, nullptr},
-    {"http", &kHttpProtocol, false, &Config::http_enabled, &Config::http_listen, &Config::http_port, &Config::http_auth},
-    {"https", &kHttpProtocol, true, &Config::https_enabled, &Config::https_listen, &Config::https_port, &Config::https_auth},
+    {"tcpboot", &kTcpbootProtocol, false, nullptr, &Config::tcpboot_enabled, &Config::tcpboot_listen,
+     &Config::tcpboot_port, nullptr},
+    {"http", &kHttpProtocol, false, nullptr, &Config::http_enabled, &Config::http_listen, &Config::http_port,
+     &Config::http_auth},
+    {"https", &kHttpProtocol, true, nullptr, &Config::https_enabled, &Config::https_listen, &Config::https_port,
+     &Config::https_auth},
+    {"admin", &g_admin_protocol, false, &Config::admin_tls, &Config::admin_enabled, &Config::admin_listen,
+     &Config::admin_port, nullptr},
 };
 
 }  // namespace
@@ -109,6 +122,11 @@ int main(int argc, char** argv) {
   LogLevel lvl;
   if (log_level_from_name(cfg->log_level, &lvl)) log_set_level(lvl);
 
+  // Temporaries a crash left in the catalog (uploads, half-written files) go
+  // before anything reads it.
+  if (size_t n = catalog_clean_temporaries(cfg->catalog_dir)) {
+    LOG_WARN("catalog: removed %zu temporary file(s) left by an interrupted write", n);
+  }
   std::vector<std::string> warnings;
   auto cat = Catalog::load(cfg->catalog_dir, static_cast<uint64_t>(cfg->max_image_size), nullptr,
                            &errors, &warnings);
@@ -124,23 +142,37 @@ int main(int argc, char** argv) {
   signal(SIGPIPE, SIG_IGN);
 
   const Config c = *cfg;
-  TlsServerPtr tls;  // outlives the server, whose slots hold its contexts
+  if (c.admin_enabled) {
+    if (Status s = admin_init(g_admin, c); !s) {
+      fprintf(stderr, "%s\n", s.error().c_str());
+      return kExitConfig;
+    }
+    g_admin_protocol = kHttpProtocol;
+    g_admin_protocol.table = &g_admin.routes;
+    upload_pool_init(static_cast<size_t>(c.admin_max_uploads));
+  }
+  std::vector<TlsServerPtr> tls;  // outlive the server, whose slots hold their contexts
   Server server(config_path, std::move(*cfg), std::move(*cat), std::move(*reg));
+  if (c.admin_enabled) {
+    server.on_reload([](const Config& now) {
+      if (Status s = admin_reload(g_admin, now); !s) LOG_ERROR("reload: %s; keeping the previous admin tokens", s.error().c_str());
+    });
+  }
   for (const ListenerSection& l : kListeners) {
     if (!(c.*l.enabled)) continue;
     ListenerSpec spec{l.section, l.proto, nullptr, l.auth, c.*l.listen, static_cast<int>(c.*l.port)};
-    if (l.tls) {
-      // One TLS server (certificate, pool, session cache) for the [https]
-      // section; its registry is the server's live one, so a reload revokes.
+    if (l.tls || (l.tls_key && c.*l.tls_key)) {
+      // A TLS server (certificate, pool, session cache) per TLS section; its
+      // registry is the server's live one, so a reload revokes at once.
       auto t = tls_server_new(c, auth_from_name(l.auth ? c.*l.auth : ""), server.registry());
       if (!t) {
         LOG_ERROR("%s", t.error().c_str());
         return kExitConfig;
       }
-      tls = std::move(*t);
-      LOG_INFO("%s: %s", l.section, tls_summary(*tls).c_str());
-      for (const std::string& w : tls_warnings(*tls)) LOG_WARN("%s", w.c_str());
-      spec.pool = &tls_pool(*tls);
+      tls.push_back(std::move(*t));
+      LOG_INFO("%s: %s", l.section, tls_summary(*tls.back()).c_str());
+      for (const std::string& w : tls_warnings(*tls.back())) LOG_WARN("%s", w.c_str());
+      spec.pool = &tls_pool(*tls.back());
     }
     server.add_listener(std::move(spec));
   }

@@ -39,6 +39,7 @@ void download(const Exchange& x, Ask ask, HttpResponse* out) {
     return;
   }
   out->entity = Entity::Image;
+  out->download = true;
   out->first = 0;
   out->last = img.m.size - 1;
   std::string_view range = x.header("range", &found);

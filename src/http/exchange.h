@@ -26,6 +26,7 @@ struct Exchange {
   const Context& ctx;
   BasicMemo& basic;
   std::string_view arg;  // the path's variable part, per the route
+  void* app = nullptr;   // the route table's own state (the admin API's tokens)
 
   std::string_view header(std::string_view name, bool* found = nullptr) const {
     return http_header(req, buf, name, found);
@@ -44,7 +45,7 @@ constexpr uint8_t method_bit(Method m) { return static_cast<uint8_t>(1u << stati
 struct Route {
   uint8_t methods;     // method_bit() set
   const char* prefix;  // nullptr: the configured update_path, exactly
-  const char* suffix;
+  const char* suffix;  // nullptr: the path is prefix, exactly
   size_t arg_len;      // required length of the variable part; 0: any, not empty
   Handler handler;
   BodyHandler on_body = nullptr;  // routes that take a request body
@@ -54,6 +55,7 @@ struct Route {
 struct RouteTable {
   const Route* routes;
   size_t count;
+  void* app = nullptr;  // handed to handlers as Exchange::app
 };
 extern const RouteTable kDeviceRoutes;  // the device-facing endpoints (route.cc)
 
@@ -70,6 +72,8 @@ void update_endpoint(const Exchange& x, HttpResponse* out);
 void download_by_platform(const Exchange& x, HttpResponse* out);
 void download_by_hash(const Exchange& x, HttpResponse* out);
 
+// True when path is r's; *arg: its variable part.
+bool route_match(const Route& r, std::string_view path, std::string_view update_path, std::string_view* arg);
 // Which route of the table a request gets, and its answer; or the answer
 // when none fits (404, 405, 413, the misdirected 400) and *matched = null.
 void http_route(const Exchange& x, const RouteTable& table, HttpResponse* out, const Route** matched);

@@ -95,11 +95,11 @@ size_t http_format_head(const HttpResponse& r, bool keep_alive, bool head_only, 
   if (bodiless) {
     // no Content-Length, no Content-Type
   } else if (r.entity == Entity::Image) {
-    put("Content-Type: application/octet-stream\r\nContent-Length: %llu\r\n",
+    put("Content-Type: %s\r\nContent-Length: %llu\r\n", r.content_type ? r.content_type : "application/octet-stream",
         static_cast<unsigned long long>(r.last - r.first + 1));
   } else {
     const size_t len = r.entity == Entity::Text ? r.text.size() + 1 : 0;
-    put("Content-Type: text/plain\r\nContent-Length: %zu\r\n", len);
+    put("Content-Type: %s\r\nContent-Length: %zu\r\n", r.content_type ? r.content_type : "text/plain", len);
   }
   put("%.*s", static_cast<int>(r.headers_len), r.headers);
   put("Connection: %s\r\n\r\n", keep_alive ? "keep-alive" : "close");

@@ -27,6 +27,8 @@ struct HttpResponse {
   uint64_t first = 0, last = 0;        // Image: inclusive range
   std::string_view text;               // Text: must outlive formatting (static, or in the slot)
   bool close = false;                  // close after this response
+  bool download = false;               // a device download: counted as served, and in flight
+  const char* content_type = nullptr;  // instead of text/plain or application/octet-stream
   // Set by a handler that takes the request body: the driver streams the
   // body into it, then asks the route's body handler for the response.
   Upload* receive = nullptr;

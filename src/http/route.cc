@@ -17,11 +17,17 @@ constexpr Route kRoutes[] = {
     {kGetHead, "/images/", ".bin", 64, download_by_hash},
 };
 
+}  // namespace
+
 // The variable part between prefix and suffix, when path has that shape.
-bool match(const Route& r, std::string_view path, std::string_view update_path, std::string_view* arg) {
+bool route_match(const Route& r, std::string_view path, std::string_view update_path, std::string_view* arg) {
   if (!r.prefix) {
     *arg = {};
     return path == update_path;
+  }
+  if (!r.suffix) {
+    *arg = {};
+    return path == r.prefix;
   }
   const std::string_view pre = r.prefix, suf = r.suffix;
   if (path.size() <= pre.size() + suf.size() || path.substr(0, pre.size()) != pre ||
@@ -31,6 +37,8 @@ bool match(const Route& r, std::string_view path, std::string_view update_path, 
   *arg = path.substr(pre.size(), path.size() - pre.size() - suf.size());
   return r.arg_len == 0 || arg->size() == r.arg_len;
 }
+
+namespace {
 
 void allow_header(HttpResponse* out, uint8_t methods) {
   char list[64] = "";
@@ -63,7 +71,7 @@ void http_route(const Exchange& x, const RouteTable& table, HttpResponse* out, c
   for (size_t i = 0; i < table.count; ++i) {
     const Route& r = table.routes[i];
     std::string_view arg;
-    if (!match(r, path, x.ctx.cfg->update_path, &arg)) continue;
+    if (!route_match(r, path, x.ctx.cfg->update_path, &arg)) continue;
     if (x.req.content_length > 0 && !r.on_body) break;
     if (!(r.methods & method_bit(x.req.method))) {
       out->fail(405, "method not allowed");
@@ -71,7 +79,7 @@ void http_route(const Exchange& x, const RouteTable& table, HttpResponse* out, c
       return;
     }
     *matched = &r;
-    Exchange with_arg{x.req, x.buf, x.c, x.ctx, x.basic, arg};
+    Exchange with_arg{x.req, x.buf, x.c, x.ctx, x.basic, arg, table.app};
     return r.handler(with_arg, out);
   }
   if (x.req.content_length > 0) {

@@ -64,6 +64,7 @@ void update_endpoint(const Exchange& x, HttpResponse* out) {
     return;
   }
   out->entity = Entity::Image;
+  out->download = true;
   out->image = d.image;
   out->first = 0;
   out->last = img.m.size - 1;

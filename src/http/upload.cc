@@ -15,6 +15,8 @@ struct Upload {
   int fd = -1;
   uint64_t expected = 0, received = 0;
   std::string path;
+  UploadErr failed = UploadErr::None;
+  std::string failure;
   Hasher hasher;
 };
 
@@ -57,7 +59,7 @@ Upload* upload_begin(const std::string& dir, uint64_t expected, UploadErr* err, 
   // A name of our own, not a guess: pid and a serial. A crash leaves it
   // behind unlisted, and the catalog never serves what its manifest does not name.
   u->path = dir + "/.upload-" + std::to_string(getpid()) + "-" + std::to_string(++g_serial) + ".tmp";
-  u->fd = open(u->path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  u->fd = open(u->path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
   if (u->fd < 0) {
     *err = io_error(errno, why, u->path.c_str());
     return nullptr;
@@ -74,6 +76,8 @@ Upload* upload_begin(const std::string& dir, uint64_t expected, UploadErr* err, 
     }
   }
   u->busy = true;
+  u->failed = UploadErr::None;
+  u->failure.clear();
   u->expected = expected;
   u->received = 0;
   u->hasher.reset();
@@ -87,15 +91,25 @@ UploadErr upload_write(Upload* u, std::span<const uint8_t> data, std::string* wh
     return UploadErr::Io;
   }
   size_t done = 0;
-  while (done < data.size()) {
+  while (u->failed == UploadErr::None && done < data.size()) {
     ssize_t w = pwrite(u->fd, data.data() + done, data.size() - done, static_cast<off_t>(u->received + done));
     if (w < 0 && errno == EINTR) continue;
-    if (w < 0) return io_error(errno, why, u->path.c_str());
-    done += static_cast<size_t>(w);
+    if (w < 0) u->failed = io_error(errno, &u->failure, u->path.c_str());
+    else done += static_cast<size_t>(w);
+  }
+  if (u->failed != UploadErr::None) {
+    u->received += data.size();
+    *why = u->failure;
+    return u->failed;
   }
   u->hasher.update(data);
   u->received += data.size();
   return UploadErr::None;
+}
+
+UploadErr upload_failed(const Upload* u, std::string* why) {
+  *why = u->failure;
+  return u->failed;
 }
 
 uint64_t upload_received(const Upload* u) { return u->received; }
@@ -104,6 +118,7 @@ const std::string& upload_path(const Upload* u) { return u->path; }
 int upload_fd(const Upload* u) { return u->fd; }
 
 Result<Digests> upload_finish(Upload* u) {
+  if (u->failed != UploadErr::None) return Err(u->failure);
   if (u->received != u->expected) return Err("the upload is incomplete");
   if (ftruncate(u->fd, static_cast<off_t>(u->received)) != 0 || fsync(u->fd) != 0) {
     return Err(u->path + ": " + strerror(errno));

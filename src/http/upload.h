@@ -25,11 +25,14 @@ enum class UploadErr : uint8_t { None, Busy, NoSpace, Io };
 // Opens a temporary file in dir for `expected` bytes. nullptr with *err set
 // when no slot is free or the file cannot be made; *why says what happened.
 Upload* upload_begin(const std::string& dir, uint64_t expected, UploadErr* err, std::string* why);
-// Appends bytes (never more than expected in all).
+// Appends bytes (never more than expected in all). After a failure (a full
+// disk) the rest of the body is counted and dropped, so the request can
+// still be answered in order; upload_failed says what happened.
 UploadErr upload_write(Upload* u, std::span<const uint8_t> data, std::string* why);
+UploadErr upload_failed(const Upload* u, std::string* why);
 uint64_t upload_received(const Upload* u);
 uint64_t upload_expected(const Upload* u);
-// All bytes in: flushed to disk, and their digests.
+// All bytes in (and none failed): flushed to disk, and their digests.
 Result<Digests> upload_finish(Upload* u);
 // The temporary file's path and descriptor (for inspection and commit).
 const std::string& upload_path(const Upload* u);

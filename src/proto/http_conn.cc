@@ -57,9 +57,9 @@ const char* method_name(Method m) {
   return "?";
 }
 
-Outcome outcome_of(int status, bool misdirected) {
-  if (status == 200 || status == 206) return Outcome::Served;
-  if (status == 401 || status == 403) return Outcome::Refused;
+Outcome outcome_of(const HttpResponse& r, bool misdirected) {
+  if ((r.status == 200 || r.status == 206) && r.download) return Outcome::Served;
+  if (r.status == 401 || r.status == 403) return Outcome::Refused;
   if (misdirected) return Outcome::BadRequest;
   return Outcome::Answered;
 }
@@ -72,6 +72,7 @@ Next error_and_close(Conn& c, const Context& ctx, int status, const char* why) {
   h.tx_len = static_cast<uint16_t>(http_format_head(r, false, false, reinterpret_cast<char*>(tx(c, ctx)), kRespHeadMax));
   h.tx_off = 0;
   h.keep_alive = false;
+  ctx.transfers->download_gone(c);
   c.body = Body{};
   h.req_ms = now_ms();
   // Recorded once, with the outcome, when the answer has gone out.
@@ -90,6 +91,7 @@ void finish(Conn& c, const Context& ctx, Outcome o, const char* tail, bool image
                            .started_ms = h.req_ms, .what = h.line, .tail = tail, .image_fault = image_fault});
   }
   h.line[0] = '\0';
+  ctx.transfers->download_gone(c);
   c.body = Body{};
   h.requests++;
   if (h.keep_alive && !ctx.draining && h.requests < static_cast<uint32_t>(ctx.cfg->max_requests)) {
@@ -134,11 +136,12 @@ Next respond(Conn& c, const Context& ctx, const Request& req, HttpResponse& r) {
   h.tx_off = 0;
   const bool body = r.entity == Entity::Image && !head_only && r.status != 304;
   c.body = body ? Body{r.image, r.first, r.last + 1, 0} : Body{};
+  if (body && r.download) ctx.transfers->download_started(c);
   std::string_view target = req.target.in(c.buf);
   snprintf(h.line, sizeof h.line, "%s %.*s -> %d%s%s", method_name(req.method),
            static_cast<int>(std::min<size_t>(target.size(), 40)), target.data(), r.status,
            r.note[0] ? ": " : "", r.note);
-  h.outcome = outcome_of(r.status, c.misdirected);
+  h.outcome = outcome_of(r, c.misdirected);
   h.st = Http::St::Respond;
   return {Want::Write, ctx.cfg->http_send_timeout * 1000};
 }
@@ -188,9 +191,7 @@ Next receive_body(Conn& c, const Context& ctx, bool timed_out) {
     if (buffered > 0 && left > 0) {
       const size_t take = static_cast<size_t>(std::min<uint64_t>(buffered, left));
       std::string why;
-      if (upload_write(u, {c.buf + h.head_len, take}, &why) != UploadErr::None) {
-        return fail_with(507, "cannot store the upload (disk full or unwritable)");
-      }
+      upload_write(u, {c.buf + h.head_len, take}, &why);  // a failure is the body handler's to answer
       memmove(c.buf + h.head_len, c.buf + h.head_len + take, buffered - take);
       h.rx_len = static_cast<uint16_t>(h.rx_len - take);
       continue;
@@ -212,9 +213,7 @@ Next receive_body(Conn& c, const Context& ctx, bool timed_out) {
       return {Want::Reset, 0};
     }
     std::string why;
-    if (upload_write(u, {tx(c, ctx), r.n}, &why) != UploadErr::None) {
-      return fail_with(507, "cannot store the upload (disk full or unwritable)");
-    }
+    upload_write(u, {tx(c, ctx), r.n}, &why);
     c.deadline_ms = now_ms() + ctx.cfg->http_read_timeout * 1000;
   }
   // All in: the head is still at the front of the buffer.
@@ -223,7 +222,9 @@ Next receive_body(Conn& c, const Context& ctx, bool timed_out) {
   http_parse_head(c.buf, h.head_len, lim, &req);
   HttpResponse r;
   h.upload = nullptr;
-  h.route->on_body({req, c.buf, c, ctx, h.basic, {}}, u, &r);
+  std::string_view arg;
+  route_match(*h.route, req.path.in(c.buf), ctx.cfg->update_path, &arg);
+  h.route->on_body({req, c.buf, c, ctx, h.basic, arg, routes(c).app}, u, &r);
   return respond(c, ctx, req, r);
 }
 

@@ -73,6 +73,7 @@ Next on_mac(Conn& c, const Context& ctx) {
     return end(c, ctx, Outcome::Refused, what, "; closed without a reply");
   }
   c.body = {d.image, 0, d.image->m.size, 0};
+  ctx.transfers->download_started(c);
   t.hdr_sent = 0;
   tcpboot_header(static_cast<uint32_t>(c.body.end), d.image->sha1, t.hdr);
   t.st = Tcpboot::St::SendHeader;

@@ -1,0 +1,23 @@
+// What handlers may ask of the server beyond reading its state: re-read the
+// catalog after they wrote it, and the figures a status page shows. The
+// reactor implements it; protocol code sees only this interface.
+#pragma once
+#include <cstdint>
+
+#include "otad/result.h"
+
+namespace otad {
+
+struct ServerOps {
+  // Loads the catalog from disk again (files unchanged since are not
+  // re-hashed); transfers in flight keep the images they hold.
+  virtual Status reload_catalog() = 0;
+  virtual int64_t uptime_s() const = 0;
+  // Connections streaming an image body right now.
+  virtual uint32_t downloads_in_flight() const = 0;
+
+ protected:
+  ~ServerOps() = default;
+};
+
+}  // namespace otad
