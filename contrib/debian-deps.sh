@@ -3,7 +3,7 @@
 # Usage: contrib/debian-deps.sh [extra-package ...]
 set -euo pipefail
 pkgs=(build-essential cmake pkg-config libevent-dev libmbedtls-dev libinih-dev
-      libgtest-dev nlohmann-json3-dev python3 util-linux procps curl openssl "$@")
+      libgtest-dev nlohmann-json3-dev libcurl4-openssl-dev python3 util-linux procps curl openssl "$@")
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -43,6 +43,8 @@ struct Pem;
 Result<Pem> load_ca(const Config& cfg);
 int cmd_device(const std::string& verb, const Args& a);
 int cmd_admin(const std::string& verb, const Args& a);
+int cmd_platform(const std::string& verb, const Args& a);
+int cmd_status(const Args& a);
 
 nlohmann::json image_json(const ImageInfo& info, const Digests& d);
 

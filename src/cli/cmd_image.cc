@@ -1,6 +1,7 @@
 // otactl image inspect | make | add | list | remove
 #include <cstdio>
 
+#include "cli/api_client.h"
 #include "cli/cli.h"
 #include "otad/catalog.h"
 #include "otad/catalog_store.h"
@@ -90,8 +91,51 @@ int make(const Args& a) {
   return kExitOk;
 }
 
+// The token for a running otad's admin API, or a message and nullopt.
+std::optional<std::string> token_or_say(const Args& a) {
+  auto t = api_token(a);
+  if (!t) {
+    fprintf(stderr, "otactl: otad is running and writes its catalog itself: give its admin token in $OTAD_TOKEN "
+                    "or --token-file FILE (otactl admin token add NAME makes one)\n");
+  }
+  return t;
+}
+
+void print_added(const nlohmann::json& e) {
+  printf("added %s %s (%s %s, %llu bytes, sha256 %s)\n", e.value("platform", "").c_str(), e.value("version", "").c_str(),
+         e.value("chip", "").c_str(), e.value("kind", "").c_str(), e.value("size", 0ULL), e.value("sha256", "").c_str());
+  printf("platform from %s, version from %s%s\n", e.value("platform_from", "").c_str(),
+         e.value("version_from", "").c_str(), e.value("new_platform", false) ? " (a new platform)" : "");
+  if (e.contains("note")) printf("note: %s\n", e["note"].get<std::string>().c_str());
+}
+
+int add_by_api(const Args& a, const Config& cfg, const std::string& base, const std::string& file) {
+  auto token = token_or_say(a);
+  if (!token) return kExitFail;
+  std::string q = "?filename=" + url_escape(file.substr(file.rfind('/') + 1));
+  if (a.has("--platform")) q += "&platform=" + url_escape(a.get("--platform"));
+  if (a.has("--version")) q += "&version=" + url_escape(a.get("--version"));
+  if (a.has("--kind")) q += "&kind=" + url_escape(a.get("--kind"));
+  ApiReply r = api_call(cfg, base + "/api/images" + q, "POST", *token, &file);
+  if (!r.error.empty()) {
+    fprintf(stderr, "otactl: %s: %s%s\n", file.c_str(), r.error.c_str(),
+            r.status == 422 && r.error.find("found") != std::string::npos ? " (otactl: give --platform and --version)" : "");
+    return r.status == 400 ? kExitUsage : kExitFail;
+  }
+  if (r.status == 200) {
+    const auto& e = r.body["image"];
+    printf("%s: already in the catalog as %s %s\n", file.c_str(), e.value("platform", "").c_str(),
+           e.value("version", "").c_str());
+    const bool same = (!a.has("--platform") || a.get("--platform") == e.value("platform", "")) &&
+                      (!a.has("--version") || a.get("--version") == e.value("version", ""));
+    return same ? kExitOk : kExitFail;
+  }
+  print_added(r.body);
+  return kExitOk;
+}
+
 int add(const Args& a) {
-  if (a.pos.size() != 1 || !only_flags(a, {"--platform", "--version", "--kind"}) ||
+  if (a.pos.size() != 1 || !only_flags(a, {"--platform", "--version", "--kind", "--token-file"}) ||
       (a.has("--kind") && a.get("--kind") != "app" && a.get("--kind") != "filesystem")) {
     fprintf(stderr, "usage: otactl image add FILE [--platform P] [--version V] [--kind app|filesystem]\n");
     return kExitUsage;
@@ -99,6 +143,7 @@ int add(const Args& a) {
   Config cfg;
   if (!load_config(a, &cfg)) return kExitFail;
   const std::string& file = a.pos[0];
+  if (auto base = api_base(cfg)) return add_by_api(a, cfg, *base, file);
   auto data = read_file(file, static_cast<size_t>(cfg.max_image_size));
   if (!data) {
     fprintf(stderr, "otactl: %s: %s\n", file.c_str(), data.error().c_str());
@@ -148,14 +193,39 @@ int add(const Args& a) {
   return kExitOk;
 }
 
+// The catalog as the running otad lists it, else as the store holds it.
+Result<std::vector<Listed>> listing(const Args& a, const Config& cfg) {
+  auto base = api_base(cfg);
+  if (!base) return catalog_list(cfg.catalog_dir);
+  auto token = token_or_say(a);
+  if (!token) return Err("no admin token");
+  ApiReply r = api_call(cfg, *base + "/api/images", "GET", *token);
+  if (!r.error.empty()) return Err(r.error);
+  std::vector<Listed> out;
+  for (const auto& j : r.body) {
+    ManifestEntry e;
+    e.sha256 = j.value("sha256", "");
+    e.platform = j.value("platform", "");
+    e.version = j.value("version", "");
+    e.chip = j.value("chip", "");
+    e.kind = j.value("kind", "");
+    e.size = j.value("size", 0ULL);
+    e.md5 = j.value("md5", "");
+    e.sha1 = j.value("sha1", "");
+    e.added = j.value("added", "");
+    out.push_back({e, j.value("current", false)});
+  }
+  return out;
+}
+
 int list(const Args& a) {
-  if (!a.pos.empty() || !only_flags(a, {"--json"})) {
+  if (!a.pos.empty() || !only_flags(a, {"--json", "--token-file"})) {
     fprintf(stderr, "usage: otactl image list [--json]\n");
     return kExitUsage;
   }
   Config cfg;
   if (!load_config(a, &cfg)) return kExitFail;
-  auto listed = catalog_list(cfg.catalog_dir);
+  auto listed = listing(a, cfg);
   if (!listed) {
     fprintf(stderr, "%s\n", listed.error().c_str());
     return kExitFail;
@@ -179,12 +249,34 @@ int list(const Args& a) {
 }
 
 int remove(const Args& a) {
-  if (a.pos.size() != 1 || a.pos[0].size() < 6 || !only_flags(a, {})) {
+  if (a.pos.size() != 1 || a.pos[0].size() < 6 || !only_flags(a, {"--token-file"})) {
     fprintf(stderr, "usage: otactl image remove SHA256-PREFIX (at least 6 hex digits)\n");
     return kExitUsage;
   }
   Config cfg;
   if (!load_config(a, &cfg)) return kExitFail;
+  if (auto base = api_base(cfg)) {
+    auto listed = listing(a, cfg);
+    if (!listed) {
+      fprintf(stderr, "otactl: %s\n", listed.error().c_str());
+      return kExitFail;
+    }
+    std::vector<ManifestEntry> hits;
+    for (const Listed& l : *listed) {
+      if (l.entry.sha256.rfind(a.pos[0], 0) == 0) hits.push_back(l.entry);
+    }
+    if (hits.size() != 1) {
+      fprintf(stderr, "otactl: %s matches %zu images\n", a.pos[0].c_str(), hits.size());
+      return kExitFail;
+    }
+    ApiReply r = api_call(cfg, *base + "/api/images/" + hits[0].sha256, "DELETE", *api_token(a));
+    if (!r.error.empty()) {
+      fprintf(stderr, "otactl: %s\n", r.error.c_str());
+      return kExitFail;
+    }
+    printf("removed %s %s (sha256 %s)\n", hits[0].platform.c_str(), hits[0].version.c_str(), hits[0].sha256.c_str());
+    return kExitOk;
+  }
   auto gone = catalog_remove(cfg.catalog_dir, a.pos[0]);
   if (!gone) {
     fprintf(stderr, "otactl: %s\n", gone.error().c_str());

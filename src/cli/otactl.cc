@@ -17,7 +17,8 @@ namespace {
 // Flags that take a value; every other --flag is a switch.
 const char* const kValueFlags[] = {"--config", "--platform", "--version", "--chip",  "--project",
                                    "--size",   "--output",   "--image",   "--name",  "-o",
-                                   "--secure-version", "--out", "--host"};
+                                   "--secure-version", "--out", "--host", "--kind", "--token-file", "--match",
+                                   "--max-size"};
 
 bool takes_value(const std::string& f) {
   for (const char* v : kValueFlags) {
@@ -32,10 +33,14 @@ void usage(FILE* f) {
           "  image inspect FILE [--json]        what a binary is (chip, kind, app description)\n"
           "  image make -o FILE [--chip C] [--project P] [--version V] [--size BYTES]\n"
           "                                     generate a well-formed demo/test image\n"
-          "  image add FILE [--platform P] [--version V]\n"
-          "                                     add an application image to the catalog\n"
+          "  image add FILE [--platform P] [--version V] [--kind app|filesystem]\n"
+          "                                     add an image to the catalog (through otad's admin\n"
+          "                                     API when it runs: token in $OTAD_TOKEN or --token-file)\n"
           "  image list [--json]                list the catalog\n"
           "  image remove SHA256-PREFIX         remove an image from the catalog\n"
+          "  platform add NAME [--chip C] [--match PROJECT] [--max-size BYTES]\n"
+          "  platform list [--json] | platform remove NAME\n"
+          "  status [--json]                    otad's version, uptime, images, devices, downloads\n"
           "  device add MAC [--platform P] [--image SHA256] [--name TEXT] [--disabled]\n"
           "             [--psk] [--password [--wpa2]] [--cert [--out DIR]]\n"
           "                                     register a device; issue its credentials\n"
@@ -150,12 +155,17 @@ int main(int argc, char** argv) {
     a.pos.erase(a.pos.begin(), a.pos.begin() + 3);
     return cmd_admin(verb, a);
   }
-  if (a.pos.size() < 2 || (group != "image" && group != "device" && group != "ca")) {
+  if (group == "status") {
+    a.pos.erase(a.pos.begin());
+    return cmd_status(a);
+  }
+  if (a.pos.size() < 2 || (group != "image" && group != "device" && group != "ca" && group != "platform")) {
     usage(stderr);
     return kExitUsage;
   }
   const std::string verb = a.pos[1];
   a.pos.erase(a.pos.begin(), a.pos.begin() + 2);
   if (group == "ca") return cmd_ca(verb, a);
+  if (group == "platform") return cmd_platform(verb, a);
   return group == "image" ? cmd_image(verb, a) : cmd_device(verb, a);
 }

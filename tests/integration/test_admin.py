@@ -293,6 +293,38 @@ class Admin(GatewayTest):
             self.assertEqual([n for n in os.listdir(os.path.join(g.dir, "catalog")) if "tmp" in n], [])
         self.assertIn("removed", g.log())
 
+    def test_otactl_goes_through_the_api_while_otad_runs(self):
+        g = self.g
+        env = dict(os.environ, OTAD_TOKEN=g.token)
+        path = os.path.join(g.dir, "thermo.bin")
+        with open(path, "wb") as f:
+            f.write(self.make("thermo", "2.1.0", 120000))
+
+        def ctl(*args, token=True):
+            return subprocess.run([OTACTL, "--config", g.config, *args], capture_output=True, text=True,
+                                  env=env if token else dict(os.environ, OTAD_TOKEN=""))
+
+        p = ctl("image", "add", path)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn("platform from app_desc, version from app_desc (a new platform)", p.stdout)
+        g.wait_log(r"admin: POST /api/images\?filename=thermo\.bin -> 201")  # it went through otad
+        self.assertIn("already in the catalog as thermo 2.1.0", ctl("image", "add", path).stdout)
+        listing = json.loads(ctl("image", "list", "--json").stdout)
+        self.assertEqual([(i["platform"], i["version"], i["current"]) for i in listing], [("thermo", "2.1.0", True)])
+        p = ctl("platform", "add", "thermo", "--chip", "esp32", "--match", "thermo")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(json.loads(ctl("platform", "list", "--json").stdout)[0]["chip"], "esp32")
+        status = json.loads(ctl("status", "--json").stdout)
+        self.assertEqual((status["running"], status["images"]), (True, 1))
+        p = ctl("image", "list", token=False)
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("give its admin token in $OTAD_TOKEN", p.stderr)
+        self.assertIn("removed thermo 2.1.0", ctl("image", "remove", listing[0]["sha256"][:10]).stdout)
+        self.assertEqual(download(g, "thermo")[0], 404)
+        self.assertEqual(ctl("platform", "remove", "thermo").returncode, 0)
+        g.stop()
+        self.assertIn("otad is not running", ctl("status").stdout)
+
     def quietly(self, fn, *args):
         try:
             fn(*args)
