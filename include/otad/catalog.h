@@ -56,10 +56,13 @@ class Catalog {
   // Images whose file did not change since `previous` are reused without
   // re-hashing. A broken manifest fails the load (errors say file:line); a
   // missing or corrupt image file is left out and reported in `warnings`.
+  // trusted_sha256: an image this process hashed as it wrote it (an
+  // upload just committed): opened and size-checked, not hashed again.
   static Result<std::shared_ptr<const Catalog>> load(const std::string& dir, uint64_t max_size,
                                                      const Catalog* previous,
                                                      std::vector<std::string>* errors,
-                                                     std::vector<std::string>* warnings);
+                                                     std::vector<std::string>* warnings,
+                                                     std::string_view trusted_sha256 = {});
 
   // A catalog of entries without files (fd -1): for tests of what is
   // decided, not of what is sent.

@@ -143,7 +143,9 @@ void api_image_uploaded(const Exchange& x, Upload* u, HttpResponse* out) {
     out->set_note("already in the catalog as %s %s", o.entry.platform.c_str(), o.entry.version.c_str());
     return;
   }
-  if (Status r = x.ctx.ops->reload_catalog(); !r) return json_error(out, 500, "stored, but reloading: " + r.error());
+  if (Status r = x.ctx.ops->reload_catalog(o.entry.sha256); !r) {
+    return json_error(out, 500, "stored, but reloading: " + r.error());
+  }
   const bool current = x.ctx.catalog->current(o.entry.platform, o.entry.kind == kKindFilesystem) ==
                        x.ctx.catalog->by_sha256(o.entry.sha256);
   json j = entry_json(o.entry, current, x.ctx.catalog->by_sha256(o.entry.sha256) != nullptr);

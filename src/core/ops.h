@@ -3,6 +3,7 @@
 // reactor implements it; protocol code sees only this interface.
 #pragma once
 #include <cstdint>
+#include <string_view>
 
 #include "otad/result.h"
 
@@ -10,8 +11,9 @@ namespace otad {
 
 struct ServerOps {
   // Loads the catalog from disk again (files unchanged since are not
-  // re-hashed); transfers in flight keep the images they hold.
-  virtual Status reload_catalog() = 0;
+  // re-hashed, nor the one just written by this process and hashed as it
+  // came: just_written); transfers in flight keep the images they hold.
+  virtual Status reload_catalog(std::string_view just_written = {}) = 0;
   virtual int64_t uptime_s() const = 0;
   // Connections streaming an image body right now.
   virtual uint32_t downloads_in_flight() const = 0;

@@ -67,10 +67,10 @@ Server::Server(std::string config_path, Config cfg, std::shared_ptr<const Catalo
   sync_context();
 }
 
-Status Server::reload_catalog() {
+Status Server::reload_catalog(std::string_view just_written) {
   std::vector<std::string> errors, warnings;
   auto cat = Catalog::load(cfg_.catalog_dir, static_cast<uint64_t>(cfg_.max_image_size), catalog_.get(), &errors,
-                           &warnings);
+                           &warnings, just_written);
   for (const auto& w : warnings) LOG_WARN("catalog: %s", w.c_str());
   if (!cat) return Err(errors.empty() ? cat.error() : errors[0]);
   catalog_ = std::move(*cat);

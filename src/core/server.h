@@ -59,7 +59,7 @@ class Server final : public ServerOps {
   void on_reload(std::function<void(const Config&)> hook) { reload_hooks_.push_back(std::move(hook)); }
 
   // ServerOps
-  Status reload_catalog() override;
+  Status reload_catalog(std::string_view just_written) override;
   int64_t uptime_s() const override;
   uint32_t downloads_in_flight() const override;
 

@@ -198,8 +198,11 @@ Next receive_body(Conn& c, const Context& ctx, bool timed_out) {
     }
     if (left == 0) break;
     if (timed_out || now_ms() >= c.deadline_ms) return fail_with(408, "request body not received in time");
-    // The body goes through the response area (free until the answer).
-    IoResult r = c.io->read(c, tx(c, ctx), static_cast<size_t>(std::min<uint64_t>(left, kRespHeadMax)));
+    // The body passes through one shared scratch buffer on its way to the
+    // file: the reactor is single-threaded, and each chunk is written out
+    // before the next read.
+    static uint8_t scratch[64 * 1024];
+    IoResult r = c.io->read(c, scratch, static_cast<size_t>(std::min<uint64_t>(left, sizeof scratch)));
     if (r.st == Io::WantRead || r.st == Io::WantWrite) {
       return {r.st == Io::WantRead ? Want::Read : Want::Write, c.deadline_ms - now_ms()};
     }
@@ -213,7 +216,7 @@ Next receive_body(Conn& c, const Context& ctx, bool timed_out) {
       return {Want::Reset, 0};
     }
     std::string why;
-    upload_write(u, {tx(c, ctx), r.n}, &why);
+    upload_write(u, {scratch, r.n}, &why);
     c.deadline_ms = now_ms() + ctx.cfg->http_read_timeout * 1000;
   }
   // All in: the head is still at the front of the buffer.
