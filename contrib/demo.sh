@@ -18,6 +18,11 @@ if [ ! -s var/tls/server.crt ]; then
   # The demo gateway's own CA and server certificate (devices trust var/tls/ca.crt).
   build/otactl --config conf/otad.ini ca init
 fi
+if [ ! -s var/admin-tokens ]; then
+  # An admin API token for the demo, shown this once (the file keeps a salted hash).
+  token=$(build/otactl --config conf/otad.ini admin token add demo 2>/dev/null | head -1)
+  echo "otad: admin API on 127.0.0.1:8090; token (shown once): export OTAD_TOKEN=$token"
+fi
 echo "otad: demo catalog on tcpboot port 8123, HTTP 8080, HTTPS 8443 (try: build/otad-sim tcpboot --port 8123 --devices 10;"
 echo "      curl -o app.bin http://127.0.0.1:8080/firmware/demo.bin)"
 exec build/otad --config conf/otad.ini
