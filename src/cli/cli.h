@@ -1,5 +1,6 @@
 // otactl internals: argument handling shared by the subcommand files.
 #pragma once
+#include <cstdio>
 #include <map>
 #include <string>
 #include <vector>
@@ -32,7 +33,7 @@ struct Args {
 // prints errors and returns false on failure.
 bool load_config(const Args& a, Config* out);
 // Tells a running otad (found through server.pid_file) to reload.
-void notify_daemon(const Config& cfg);
+void notify_daemon(const Config& cfg, FILE* out = stdout);
 // Refuses flags the command does not know; prints and returns false.
 bool only_flags(const Args& a, std::initializer_list<const char*> allowed);
 

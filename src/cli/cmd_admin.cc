@@ -58,7 +58,7 @@ int cmd_admin(const std::string& verb, const Args& a) {
   } else {
     printf("revoked %s\n", a.pos[0].c_str());
   }
-  notify_daemon(cfg);
+  notify_daemon(cfg, stderr);  // stdout holds the token alone
   return kExitOk;
 }
 

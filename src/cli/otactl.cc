@@ -85,24 +85,24 @@ bool load_config(const Args& a, Config* out) {
   return true;
 }
 
-void notify_daemon(const Config& cfg) {
+void notify_daemon(const Config& cfg, FILE* out) {
   if (cfg.pid_file.empty()) {
-    printf("otad reads this at its next reload (SIGHUP)\n");
+    fprintf(out, "otad reads this at its next reload (SIGHUP)\n");
     return;
   }
   auto text = read_file(cfg.pid_file, 64);
   if (!text) {
-    printf("otad is not running (no %s); it reads this when it starts\n", cfg.pid_file.c_str());
+    fprintf(out, "otad is not running (no %s); it reads this when it starts\n", cfg.pid_file.c_str());
     return;
   }
   std::string t = *text;
   while (!t.empty() && (t.back() == '\n' || t.back() == ' ')) t.pop_back();
   auto pid = parse_int_strict(t, 1, 1 << 30);
   if (!pid || kill(static_cast<pid_t>(*pid), SIGHUP) != 0) {
-    printf("otad (pid file %s) did not take SIGHUP; reload it by hand\n", cfg.pid_file.c_str());
+    fprintf(out, "otad (pid file %s) did not take SIGHUP; reload it by hand\n", cfg.pid_file.c_str());
     return;
   }
-  printf("otad (pid %lld) told to reload\n", static_cast<long long>(*pid));
+  fprintf(out, "otad (pid %lld) told to reload\n", static_cast<long long>(*pid));
 }
 
 }  // namespace otad::cli
