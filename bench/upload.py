@@ -95,6 +95,18 @@ def main():
         done.set()
         s.join()
         hwm = status_kib(proc.pid, "VmHWM")
+        # Token checks: no header, a wrong token and the right one, each asked
+        # 300 times, interleaved, each on a new connection (a 401 closes it).
+        lat = {"none": [], "wrong": [], "right": []}
+        for _ in range(300):
+            for kind, hdr in (("none", {}), ("wrong", {"Authorization": "Bearer " + "0" * 64}),
+                              ("right", {"Authorization": "Bearer " + token})):
+                c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+                t = time.perf_counter()
+                c.request("HEAD", "/api/status", headers=hdr)
+                c.getresponse().read()
+                lat[kind].append(time.perf_counter() - t)
+                c.close()
         proc.terminate()
         proc.wait()
         mb = 4.0
@@ -108,6 +120,9 @@ def main():
         print(f"10 concurrent uploads (max_uploads = 10): statuses {sorted(codes)}, {10 * mb / wall:.0f} MB/s overall; "
               f"otad RSS {before} KiB before, {peak[0]} KiB sampled peak, VmHWM {hwm} KiB "
               f"(+{peak[0] - before} KiB for 40 MiB in flight)")
+        med = {k: statistics.median(v) * 1e6 for k, v in lat.items()}
+        print(f"token check, median request time over 300 each: no token {med['none']:.0f} us, wrong token "
+              f"{med['wrong']:.0f} us, right token {med['right']:.0f} us (HEAD, a new connection each)")
     finally:
         shutil.rmtree(root, ignore_errors=True)
 

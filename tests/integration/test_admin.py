@@ -364,3 +364,44 @@ class FullDisk(GatewayTest):
         self.assertEqual(download(g, "demo"), (200, old))
         self.assertEqual([n for n in os.listdir(catalog) if n.startswith(".upload")], [])
         self.assertEqual([e[2] for e in manifest_entries(g)], ["1.0.0"])
+
+
+class AdminTls(GatewayTest):
+    def test_admin_over_tls_with_the_gateway_certificate(self):
+        g = self.gateway()
+        g.http_port, g.admin_port = free_port(), free_port()
+        g.write_config(BASE_CONFIG.format(**g.settings) + f"""
+[http]
+enabled = yes
+listen = 127.0.0.1
+port = {g.http_port}
+[https]
+cert_file = {g.dir}/tls/server.crt
+key_file = {g.dir}/tls/server.key
+client_ca_file = {g.dir}/tls/ca.crt
+[admin]
+enabled = yes
+listen = 127.0.0.1
+port = {g.admin_port}
+tls = yes
+token_file = {g.dir}/admin-tokens
+""")
+        g.ctl("ca", "init")
+        token = g.ctl("admin", "token", "add", "ci").stdout.splitlines()[0]
+        g.start()
+        ca = os.path.join(g.dir, "tls/ca.crt")
+        p = run("curl", "-sS", "--cacert", ca, "-H", "Authorization: Bearer " + token,
+                f"https://127.0.0.1:{g.admin_port}/api/status")
+        self.assertEqual(json.loads(p.stdout)["images"], 0)
+        # Plain HTTP to the TLS admin port is told so, never answered in clear.
+        p = run("curl", "-sS", "-w", "\n%{http_code}", "-H", "Authorization: Bearer " + token,
+                f"http://127.0.0.1:{g.admin_port}/api/status", check=False)
+        self.assertTrue(p.stdout.endswith("400"), p.stdout)
+        self.assertNotIn("uptime", p.stdout)
+        # otactl finds it over TLS, trusting the gateway CA.
+        path = os.path.join(g.dir, "app.bin")
+        run(OTACTL, "image", "make", "-o", path, "--project", "demo", "--version", "1.0.0", "--size", "50000")
+        p = subprocess.run([OTACTL, "--config", g.config, "image", "add", path], capture_output=True, text=True,
+                           env=dict(os.environ, OTAD_TOKEN=token))
+        self.assertEqual(p.returncode, 0, p.stderr)
+        g.wait_log(r"admin: POST /api/images\?filename=app\.bin -> 201")
