@@ -88,6 +88,13 @@ bool device_current(const DeviceReport& r, const Image& img) {
   return !r.version.empty() && r.version == img.m.version;
 }
 
+// The family an image's chip belongs to ("" or unknown chips: none).
+ChipFamily family_of(std::string_view chip) {
+  if (chip == "esp8266") return ChipFamily::Esp8266;
+  if (chip.substr(0, 5) == "esp32") return ChipFamily::Esp32;
+  return ChipFamily::Unknown;
+}
+
 }  // namespace
 
 Decision decide(const DeviceReport& r, const FleetView& f) {
@@ -104,6 +111,16 @@ Decision decide(const DeviceReport& r, const FleetView& f) {
   const Image& img = *d.image;
   if (r.ask == Ask::Download && img.m.platform != r.platform) {
     return deny(403, "the device belongs to another platform", d.registered);
+  }
+  // Never an image for the other family: the Arduino clients check only the
+  // magic byte and the flash size, and would flash it.
+  const ChipFamily img_family = family_of(img.m.chip);
+  if (r.family != ChipFamily::Unknown && img_family != ChipFamily::Unknown && img_family != r.family) {
+    Decision x = deny(409, r.family == ChipFamily::Esp8266 ? "an ESP8266 (x-ESP8266-* headers) cannot run an ESP32 image"
+                                                           : "an ESP32 cannot run an ESP8266 image",
+                      d.registered);
+    x.image = d.image;
+    return x;
   }
   if (r.ask != Ask::Update && r.ask != Ask::Filesystem) return d;
   if (device_current(r, img)) {

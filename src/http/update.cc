@@ -9,27 +9,35 @@
 namespace otad {
 namespace {
 
-// The same header under either client's prefix; *family says which sent it.
-std::string_view esp_header(const Exchange& x, const char* suffix, bool* found, ChipFamily* family = nullptr) {
+// The same header under either client's prefix.
+std::string_view esp_header(const Exchange& x, const char* suffix, bool* found) {
   char name[48];
-  for (auto [prefix, fam] : {std::pair{"x-ESP8266-", ChipFamily::Esp8266}, {"x-ESP32-", ChipFamily::Esp32}}) {
+  for (const char* prefix : {"x-ESP8266-", "x-ESP32-"}) {
     snprintf(name, sizeof name, "%s%s", prefix, suffix);
     std::string_view v = x.header(name, found);
-    if (*found) {
-      if (family) *family = fam;
-      return v;
-    }
+    if (*found) return v;
   }
   return {};
 }
 
 }  // namespace
 
+// Which client family sent the request: the prefix of its x-ESP*-headers.
+ChipFamily client_family(const Exchange& x) {
+  for (int i = 0; i < x.req.header_count; ++i) {
+    std::string_view n = x.req.headers[i].name.in(x.buf);
+    if (n.size() > 10 && iequals(n.substr(0, 10), "x-ESP8266-")) return ChipFamily::Esp8266;
+    if (n.size() > 8 && iequals(n.substr(0, 8), "x-ESP32-")) return ChipFamily::Esp32;
+  }
+  return ChipFamily::Unknown;
+}
+
 void update_endpoint(const Exchange& x, HttpResponse* out) {
   DeviceReport rep;
   if (!identify(x, out, &rep)) return;
+  rep.family = client_family(x);
   bool found;
-  std::string_view mode = esp_header(x, "mode", &found, &rep.family);
+  std::string_view mode = esp_header(x, "mode", &found);
   const bool want_version = mode == "version";
   const bool fs = mode == "spiffs" || mode == "littlefs" || mode == "fatfs" || mode == "flashfs";
   if (!mode.empty() && !want_version && !fs && mode != "sketch") return out->fail(400, "unknown mode");
@@ -47,7 +55,14 @@ void update_endpoint(const Exchange& x, HttpResponse* out) {
     if (auto n = parse_int_strict(free_space, 0, int64_t{1} << 40)) rep.free_space = static_cast<uint64_t>(*n);
   }
   const Decision d = decide(rep, x.fleet());
-  if (d.kind == Decision::Deny) return out->fail(d.status, d.why);
+  if (d.kind == Decision::Deny) {
+    out->fail(d.status, d.why);
+    if (d.status == 409) {
+      out->set_note("%s: %s %s is %s", d.why, d.image->m.platform.c_str(), d.image->m.version.c_str(),
+                    d.image->m.chip.c_str());
+    }
+    return;
+  }
   const Image& img = *d.image;
   if (rep.ask == Ask::Version) {
     out->image = d.image;

@@ -66,6 +66,7 @@ Next on_mac(Conn& c, const Context& ctx) {
   DeviceReport rep;
   rep.mac = mac;
   rep.ask = Ask::Boot;
+  rep.family = ChipFamily::Esp32;  // the network bootloader runs on ESP32-family chips only
   const Decision d = decide(rep, {*ctx.catalog, *ctx.registry, ctx.policy});
   if (d.kind != Decision::Serve) {
     char what[128];

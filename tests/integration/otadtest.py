@@ -113,7 +113,7 @@ class Gateway:
         path = os.path.join(self.dir, f"{platform}-{version}.bin")
         run(OTACTL, "image", "make", "-o", path, "--chip", chip, "--project", platform,
             "--version", version, "--size", str(size))
-        self.ctl("image", "add", path)
+        self.ctl("image", "add", path, "--platform", platform, "--version", version)
         with open(path, "rb") as f:
             return f.read()
 

@@ -82,8 +82,12 @@ def esp32_request(path="/update", mac="24:0A:C4:00:01:10", version=None, mode="s
 class ArduinoEndpoint(GatewayTest):
     def setUp(self):
         self.g = http_gateway(self)
-        self.v1 = self.g.add_image("demo", "1.0.0", size=100000)
-        self.v2 = self.g.add_image("demo", "1.2.0", size=150000)
+        # demo is an ESP8266 platform (the esp8266_request devices); the ESP32
+        # client of esp32_request is registered to an ESP32 one.
+        self.v1 = self.g.add_image("demo", "1.0.0", size=100000, chip="esp8266")
+        self.v2 = self.g.add_image("demo", "1.2.0", size=150000, chip="esp8266")
+        self.v2_esp32 = self.g.add_image("demo32", "1.2.0", size=150000, chip="esp32")
+        self.g.ctl("device", "add", "24:0A:C4:00:01:10", "--platform", "demo32")
         self.g.start()
 
     def test_esp8266_exact_request_gets_200_bytes_and_md5(self):
@@ -101,8 +105,24 @@ class ArduinoEndpoint(GatewayTest):
     def test_esp32_exact_request(self):
         status, h, body, head = split(raw(self.g.http_port, esp32_request(version="1.1.9")))
         self.assertEqual(status, 200, head)
-        self.assertEqual(body, self.v2)
-        self.assertEqual(h["x-md5"], hashlib.md5(self.v2).hexdigest())
+        self.assertEqual(body, self.v2_esp32)
+        self.assertEqual(h["x-md5"], hashlib.md5(self.v2_esp32).hexdigest())
+
+    def test_never_an_image_for_the_other_chip_family(self):
+        # An ESP8266 asking for an ESP32 platform's image, and the other way
+        # round: the Arduino clients would flash it (they check only the magic
+        # byte and the flash size). 409 with both chips named, never a body.
+        status, h, body, head = split(raw(self.g.http_port, esp8266_request(path="/update?dev=demo32")))
+        self.assertEqual(status, 409, head)
+        self.assertNotIn("x-md5", h)
+        self.assertEqual(body, b"Conflict\n")
+        self.g.wait_log(r"mac=5ccf7fb242ca http: GET /update\?dev=demo32 -> 409: an ESP8266 \(x-ESP8266-\* headers\) "
+                        r"cannot run an ESP32 image: demo32 1\.2\.0 is esp32")
+        self.g.ctl("device", "add", "24:0A:C4:00:01:10", "--platform", "demo")
+        self.g.wait_log(r"reloaded")
+        status, h, body, head = split(raw(self.g.http_port, esp32_request(version="1.0.0")))
+        self.assertEqual(status, 409, head)
+        self.assertNotIn("x-md5", h)
 
     def test_current_version_gets_304_no_body(self):
         resp = raw(self.g.http_port, esp8266_request(version="1.2.0"))
@@ -172,6 +192,17 @@ class ArduinoEndpoint(GatewayTest):
         self.g.wait_log(r"reloaded")
         status, *_ = split(raw(self.g.http_port, esp8266_request(version="1.0.0")))
         self.assertEqual(status, 403)
+
+
+class Esp8266AgainstAnEsp32DefaultPlatform(GatewayTest):
+    def test_unregistered_esp8266_without_dev_gets_409(self):
+        g = http_gateway(self)
+        g.add_image("demo", "1.2.0", size=150000, chip="esp32")  # the default platform is ESP32 only
+        g.start()
+        status, h, body, head = split(raw(g.http_port, esp8266_request(version="1.0.0")))
+        self.assertEqual(status, 409, head)
+        self.assertNotEqual(body[:1], b"\xe9")
+        self.assertNotIn("x-md5", h)
 
 
 class Downloads(GatewayTest):
