@@ -224,7 +224,7 @@ class Admin(GatewayTest):
         self.assertEqual(st, 201, body)
         self.assertEqual(body["kind"], "filesystem")
         c = http.client.HTTPConnection("127.0.0.1", g.http_port, timeout=10)
-        c.request("GET", "/update", headers={"x-ESP8266-STA-MAC": "5C:CF:7F:B2:42:CA", "x-ESP8266-mode": "spiffs"})
+        c.request("GET", "/update", headers={"x-ESP32-STA-MAC": "24:0A:C4:00:01:10", "x-ESP32-mode": "spiffs"})
         r = c.getresponse()
         self.assertEqual((r.status, r.read()), (200, bytes(fs)))
 

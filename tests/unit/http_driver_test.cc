@@ -17,6 +17,8 @@ struct Http : test::Harness {
     cfg.default_platform = "demo";
     add_image("demo", "1.0.0", 4096);
     add_image("demo", "1.2.0", 8192);
+    // The requests below are the ESP8266 client's: an ESP8266 platform.
+    for (ManifestEntry& e : images) e.chip = "esp8266";
     Device d;
     d.mac = *parse_mac("aabbcc000003");
     d.enabled = false;
@@ -73,6 +75,7 @@ TEST(HttpDriver, UpdateEndpointStatusTable) {
       {"too little free space: 413", update(mac + "x-ESP8266-free-space: 8191\r\n"), 413, "Content Too Large"},
       {"enough free space: 200", update(mac + "x-ESP8266-free-space: 8192\r\n"), 200, "Accept-Ranges: bytes"},
       {"mode version: x-version", update(mac + "x-ESP8266-mode: version\r\n"), 200, "x-version: 1.2.0\r\n"},
+      {"ESP32 client, ESP8266 image: 409", update("x-ESP32-STA-MAC: 24:0A:C4:00:01:10\r\n"), 409, "Conflict"},
       {"wrong method: 405", "POST /update HTTP/1.1\r\nHost: gw\r\n\r\n", 405, "Allow: GET, HEAD\r\n"},
       {"no such path: 404", "GET /nope HTTP/1.1\r\nHost: gw\r\n\r\n", 404, "Not Found"},
   };
