@@ -31,6 +31,8 @@ struct Config {
   int64_t tcpboot_port;
   int64_t tcpboot_read_timeout;  // seconds to receive the 12-byte MAC
   int64_t tcpboot_send_timeout;  // seconds without send progress before abort
+  int64_t tcpboot_hold_refused;  // seconds a refused device is held open before the close
+  int64_t tcpboot_hold_max;      // refused devices held at once
   // [http]: the plain listener, and request handling shared with [https]
   bool http_enabled;
   std::string http_listen;

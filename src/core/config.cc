@@ -61,6 +61,14 @@ const std::vector<KeySpec> kTable = {
      &C::tcpboot_read_timeout},
     {"tcpboot", "send_timeout", KeyType::Int, 1, 3600, nullptr, "60", true, "seconds",
      "A download that makes no progress for this long is aborted.", &C::tcpboot_send_timeout},
+    {"tcpboot", "hold_refused", KeyType::Int, 0, 86400, nullptr, "600", true, "seconds",
+     "A device refused (or with no image for it) is held open this long before the close: the ESP32 "
+     "network bootloader erases its partition and reboots when closed unanswered, and reconnects at once.",
+     &C::tcpboot_hold_refused},
+    {"tcpboot", "hold_max", KeyType::Int, 0, 65536, nullptr, "64", false, "connections",
+     "Refused devices held open at once; beyond it they are closed at once, so held devices never fill "
+     "the slab.",
+     &C::tcpboot_hold_max},
     {"http", "enabled", KeyType::Bool, 0, 0, nullptr, "no", false, nullptr,
      "Serve HTTP on a plain listener (ESP8266httpUpdate, ESP32 HTTPUpdate, esp-update-server "
      "clients, downloads with Range).",

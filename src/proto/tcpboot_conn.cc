@@ -21,13 +21,23 @@ struct Tcpboot {
     SendHeader,  // size + SHA-1 reply partly sent
     SendBody,    // image streaming
     Linger,      // all sent, FIN sent: waiting for the device to close
+    Hold,        // refused: held open, silent, until hold_refused runs out
   } st;
+  bool held;  // counted in g_held
   MacReader rd;
   uint8_t hdr[kTcpbootHeaderLen];
   uint8_t hdr_sent;
 };
 
 Tcpboot& tb(Conn& c) { return proto_state<Tcpboot>(c); }
+
+// Refused devices held open right now, against [tcpboot] hold_max.
+uint32_t g_held = 0;
+
+void unhold(Tcpboot& t) {
+  if (t.held) g_held--;
+  t.held = false;
+}
 
 // The connection's one record, then close (or reset).
 Next end(Conn& c, const Context& ctx, Outcome o, const char* what, const char* tail = "",
@@ -71,6 +81,18 @@ Next on_mac(Conn& c, const Context& ctx) {
   if (d.kind != Decision::Serve) {
     char what[128];
     snprintf(what, sizeof what, "%s: %s", d.status == 404 ? "no image" : "refused", d.why);
+    if (ctx.cfg->tcpboot_hold_refused > 0 && g_held < static_cast<uint32_t>(ctx.cfg->tcpboot_hold_max)) {
+      // Recorded now, once; the close comes when the hold runs out.
+      char tail[160];
+      snprintf(tail, sizeof tail, "; held open for %lld s without a reply (a close makes the bootloader erase and reboot)",
+               static_cast<long long>(ctx.cfg->tcpboot_hold_refused));
+      ctx.transfers->end(c, {.outcome = Outcome::Refused, .started_ms = c.started_ms, .what = what, .tail = tail});
+      t.st = Tcpboot::St::Hold;
+      t.held = true;
+      g_held++;
+      c.deadline_ms = now_ms() + ctx.cfg->tcpboot_hold_refused * 1000;
+      return {Want::Read, ctx.cfg->tcpboot_hold_refused * 1000};
+    }
     return end(c, ctx, Outcome::Refused, what, "; closed without a reply");
   }
   c.body = {d.image, 0, d.image->m.size, 0};
@@ -126,7 +148,7 @@ Next drive(Conn& c, const Context& ctx, bool timed_out) {
         }
         if (f == MacFeed::Done) {
           Next n = on_mac(c, ctx);
-          if (n.want == Want::Close) return n;
+          if (n.want == Want::Close || t.st == Tcpboot::St::Hold) return n;
         }
         break;
       }
@@ -153,6 +175,18 @@ Next drive(Conn& c, const Context& ctx, bool timed_out) {
         c.deadline_ms = now_ms() + kLingerMs;
         break;
       }
+      case Tcpboot::St::Hold: {
+        // Silent until the hold runs out or the device leaves; what it sends is dropped.
+        if (timed_out || ctx.draining || now_ms() >= c.deadline_ms) {
+          unhold(t);
+          return {Want::Close, 0};
+        }
+        uint8_t sink[64];
+        IoResult r = c.io->read(c, sink, sizeof sink);
+        if (r.st == Io::WantRead || r.st == Io::Ok) return {Want::Read, c.deadline_ms - now_ms()};
+        unhold(t);
+        return {Want::Close, 0};
+      }
       case Tcpboot::St::Linger: {
         if (timed_out) return complete(c, ctx, "; sent; the device did not close within 5 s");
         if (ctx.draining) return complete(c, ctx, "; sent; closing at once (shutting down)");
@@ -169,13 +203,13 @@ Next drive(Conn& c, const Context& ctx, bool timed_out) {
   }
 }
 
-// A tcpboot device is never idle: until its MAC is in it is waiting to be
-// served, and after that it is being served.
-bool idle(const Conn&) { return false; }
+// A tcpboot device is idle only while held after a refusal: until its MAC
+// is in it is waiting to be served, and after that it is being served.
+bool idle(const Conn& c) { return proto_state<Tcpboot>(c).st == Tcpboot::St::Hold; }
 
 }  // namespace
 
-void release(Conn&) {}
+void release(Conn& c) { unhold(tb(c)); }
 
 const Protocol kTcpbootProtocol = {"tcpboot", no_buffer, start, drive, idle, release};
 

@@ -83,6 +83,7 @@ listen = 127.0.0.1
 port = {port}
 read_timeout = {read_timeout}
 send_timeout = {send_timeout}
+hold_refused = {hold_refused}
 """
 
 
@@ -94,7 +95,7 @@ class Gateway:
         self.port = free_port()
         self.settings = dict(max_connections=1024, shutdown_grace=30, log_level="info",
                              default_platform="demo", unknown_devices="serve", read_timeout=2,
-                             send_timeout=10, port=self.port, dir=self.dir)
+                             send_timeout=10, hold_refused=0, port=self.port, dir=self.dir)
         self.settings.update(overrides)
         self.config = os.path.join(self.dir, "otad.ini")
         self.write_config()

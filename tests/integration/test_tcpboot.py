@@ -5,7 +5,7 @@ import socket
 import time
 import unittest
 
-from otadtest import GatewayTest, sha1, tcpboot_fetch
+from otadtest import GatewayTest, recv_until, sha1, tcpboot_fetch
 
 
 class Tcpboot(GatewayTest):
@@ -107,6 +107,28 @@ class Decisions(GatewayTest):
         self.assertEqual(tcpboot_fetch(g.port, b"aabbcc0000ff"), (None, None, b""))
         g.wait_log(r"mac=aabbcc000003 tcpboot: refused: device disabled")
         g.wait_log(r"mac=aabbcc0000ff tcpboot: refused: unknown device")
+
+    def test_refused_devices_are_held_open_not_closed(self):
+        # The bootloader erases its partition and reboots on a close without
+        # an answer: a refused device is held, silent, for hold_refused.
+        g = self.gateway(hold_refused=2, unknown_devices="refuse")
+        with open(g.config) as f:
+            g.write_config(f.read() + "hold_max = 1\n")  # appended to [tcpboot]
+        g.add_image("demo", "1.0.0", size=8192)
+        g.start()
+        held = socket.create_connection(("127.0.0.1", g.port), timeout=10)
+        held.sendall(b"aabbcc0000f1")
+        g.wait_log(r"mac=aabbcc0000f1 tcpboot: refused: unknown device \(unknown_devices = refuse\) in [0-9.]+ s; "
+                   r"held open for 2 s")
+        t = time.time()
+        # A second refused device finds hold_max (1) taken: closed at once.
+        self.assertEqual(tcpboot_fetch(g.port, b"aabbcc0000f2"), (None, None, b""))
+        g.wait_log(r"mac=aabbcc0000f2 tcpboot: refused: .* closed without a reply")
+        self.assertEqual(recv_until(held), b"")  # silent until the hold ends...
+        self.assertGreaterEqual(time.time() - t, 1.5)  # ...which is not at once
+        held.close()
+        self.assertEqual(g.stats()["refused"], 2)
+        self.assertEqual(g.stats()["active"], 0)
 
     def test_missing_and_corrupt_image_files(self):
         g = self.gateway()
