@@ -61,6 +61,12 @@ struct Config {
   int64_t ticket_lifetime;
   int64_t session_cache;  // sessions kept for resumption by session ID; 0 = off
   int64_t max_fragment_length;
+  // [admission]: downloads in flight, pacing
+  int64_t max_downloads;   // image bodies in flight at once; 0 = no cap
+  int64_t retry_after;     // seconds, jittered by ±50%
+  int64_t per_device;      // bodies in flight per device; 0 = no limit
+  int64_t admission_hold;  // seconds a Range download keeps its admission between requests
+  int64_t bandwidth;       // bytes per second for all image bodies; 0 = off
   // [admin]: the catalog's API (uploads, platforms, status), bearer tokens
   bool admin_enabled;
   std::string admin_listen;

@@ -167,6 +167,25 @@ const std::vector<KeySpec> kTable = {
      "Largest TLS record otad sends: 0 (16384), 512, 1024, 2048 or 4096, for RAM-poor clients "
      "(a client's own max_fragment_length request is always honoured).",
      &C::max_fragment_length},
+    {"admission", "max_downloads", KeyType::Int, 0, 65536, nullptr, "0", true, "downloads",
+     "Image bodies in flight at once, over every listener; 0 = no cap. Above it HTTP answers 503 with "
+     "Retry-After before any body, and tcpboot devices wait, held open, and are served in arrival order.",
+     &C::max_downloads},
+    {"admission", "retry_after", KeyType::Int, 1, 3600, nullptr, "30", true, "seconds",
+     "Retry-After of a 503, jittered by up to 50% either way so a fleet that rebooted together comes "
+     "back spread out.",
+     &C::retry_after},
+    {"admission", "per_device", KeyType::Int, 0, 64, nullptr, "1", true, "downloads",
+     "Bodies in flight per device (by MAC, else address); one more is answered 503. 0 = no limit.",
+     &C::per_device},
+    {"admission", "admission_hold", KeyType::Int, 0, 3600, nullptr, "30", true, "seconds",
+     "How long a download keeps its admission after a Range response, so esp_https_ota's 64 KiB steps "
+     "are never answered 503 half way.",
+     &C::admission_hold},
+    {"admission", "bandwidth", KeyType::Int, 0, int64_t{1} << 40, nullptr, "0", true, "bytes/s",
+     "Bytes per second shared by every image body (a token bucket on the reactor's clock), so updates do "
+     "not starve the site's uplink; 0 = off.",
+     &C::bandwidth},
     {"admin", "enabled", KeyType::Bool, 0, 0, nullptr, "no", false, nullptr,
      "Serve the admin API (uploads, images, platforms, status) on its own port.", &C::admin_enabled},
     {"admin", "listen", KeyType::Addr, 0, 0, nullptr, "127.0.0.1", false, nullptr,

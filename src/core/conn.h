@@ -38,7 +38,8 @@ inline Auth auth_from_name(std::string_view a) {
 
 // Reset: close with RST, dropping what the kernel still queues for the peer
 // (a stalled or cut transfer must free its buffers and fail at once).
-enum class Want : uint8_t { Read, Write, Close, Reset };
+// Timer: nothing to wait for on the socket, only the timeout (pacing).
+enum class Want : uint8_t { Read, Write, Timer, Close, Reset };
 struct Next {
   Want want;
   int64_t timeout_ms;  // how long to wait for it
@@ -50,6 +51,7 @@ struct Body {
   uint64_t off = 0, end = 0;           // next byte, one past the last
   uint64_t sent = 0;                   // bytes of this transfer sent so far
   bool counted = false;                // counted as a download in flight
+  uint32_t ticket = 0;                 // its admission, if admission control gave one
 };
 
 // Storage for libevent's struct event, embedded so that a slot needs no
@@ -114,7 +116,7 @@ struct Protocol {
   bool (*idle)(const Conn&);
   // The slot is freed, however the connection ended: give back what the
   // protocol holds outside the slot (an upload's file and pool slot).
-  void (*end)(Conn&);
+  void (*end)(Conn&, const Context&);
   // The protocol's own table (HTTP: its routes); the reactor never reads it.
   const void* table = nullptr;
 };
@@ -123,11 +125,13 @@ int64_t now_ms();
 
 // Sends the next part of c.body (src/core/body.cc).
 struct BodyStep {
-  enum Kind { Done, Yield, WaitWrite, WaitRead, Failed } kind;
+  enum Kind { Done, Yield, WaitWrite, WaitRead, Pace, Failed } kind;
   const char* why;     // when Failed
   bool image_fault;    // when Failed: the file is not what the catalog verified
+  int64_t wait_ms;     // when Pace: the bandwidth cap's bucket refills in this long
 };
-BodyStep stream_body(Conn& c);
+class Pacer;
+BodyStep stream_body(Conn& c, Pacer& pacer);
 
 }  // namespace otad
 

@@ -61,6 +61,7 @@ Server::Server(std::string config_path, Config cfg, std::shared_ptr<const Catalo
   slab_ = std::make_unique<Conn[]>(n);
   for (uint32_t i = 0; i < n; ++i) slab_[i].next_free = i + 2 <= n ? i + 2 : 0;
   free_head_ = n ? 1 : 0;
+  transfers_.init(n);
   ctx_.transfers = &transfers_;
   ctx_.ops = this;
   started_ms_ = now_ms();
@@ -108,6 +109,9 @@ void Server::sync_context() {
   ctx_.policy.serve_unknown = cfg_.unknown_devices == "serve";
   ctx_.draining = draining_;
   ctx_.max_head = static_cast<size_t>(cfg_.max_head);
+  transfers_.admission().configure(static_cast<uint32_t>(cfg_.max_downloads), static_cast<uint32_t>(cfg_.per_device),
+                                   cfg_.admission_hold * 1000, static_cast<uint32_t>(cfg_.retry_after));
+  transfers_.pacer().configure(static_cast<uint64_t>(cfg_.bandwidth));
   for (auto& l : listeners_) l->auth = l->spec.auth_key ? auth_from_name(cfg_.*(l->spec.auth_key)) : Auth::None;
 }
 
@@ -136,7 +140,7 @@ void Server::slot_free(Conn& c, bool reset) {
   }
   if (c.armed) event_del(ev_of(c));
   c.armed = 0;
-  if (c.state == ConnState::Protocol) c.proto->end(c);
+  if (c.state == ConnState::Protocol) c.proto->end(c, ctx_);
   if (c.pool) {
     c.pool->detach(c);
     c.pool = nullptr;
@@ -153,14 +157,15 @@ void Server::slot_free(Conn& c, bool reset) {
 }
 
 void Server::arm(Conn& c, Next n) {
-  const short mask = n.want == Want::Read ? EV_READ : EV_WRITE;
+  const short mask = n.want == Want::Read ? EV_READ : n.want == Want::Write ? EV_WRITE : EV_TIMEOUT;
   struct event* ev = ev_of(c);
   // Persistent events, re-registered only when the direction changes: the
   // common case (same direction, fresh timeout) is one event_add that only
   // moves the timer, with no epoll_ctl.
   if (c.armed != mask) {
     if (c.armed) event_del(ev);
-    event_assign(ev, base_, c.fd, mask | EV_PERSIST, conn_cb, &c);
+    // A timer alone (pacing) watches no descriptor.
+    event_assign(ev, base_, mask == EV_TIMEOUT ? -1 : c.fd, mask == EV_TIMEOUT ? 0 : mask | EV_PERSIST, conn_cb, &c);
     c.armed = mask;
   }
   timeval tv = to_tv(n.timeout_ms);
@@ -230,12 +235,17 @@ void Server::drive(Conn& c, bool timed_out) {
   if (n.want == Want::Close || n.want == Want::Reset) {
     slot_free(c, n.want == Want::Reset);
     accept_resume_check();
-    return;
+  } else {
+    arm(c, n);
   }
-  arm(c, n);
+  // A download ended while devices wait for one: the first in line tries now.
+  if (transfers_.take_wake()) {
+    if (Conn* w = transfers_.admission().first_waiting(); w && w != &c) event_active(ev_of(*w), EV_READ, 0);
+  }
 }
 
-void Server::on_conn_event(Conn& c, short what) { drive(c, (what & EV_TIMEOUT) != 0); }
+// A pacing timer's expiry is the wake-up it asked for, not a timeout.
+void Server::on_conn_event(Conn& c, short what) { drive(c, (what & EV_TIMEOUT) != 0 && c.armed != EV_TIMEOUT); }
 
 void Server::listeners_enable(bool on) {
   for (auto& l : listeners_) {
@@ -305,12 +315,14 @@ void Server::begin_shutdown() {
 }
 
 void Server::log_stats(const char* when) {
-  LOG_INFO("stats (%s): accepted=%llu served=%llu aborted=%llu refused=%llu bad=%llu "
-           "bytes_sent=%llu active=%u peak_active=%u images=%zu devices=%zu",
+  LOG_INFO("stats (%s): accepted=%llu served=%llu aborted=%llu refused=%llu bad=%llu busy=%llu "
+           "bytes_sent=%llu active=%u peak_active=%u downloads=%u peak_downloads=%u images=%zu devices=%zu",
            when, (unsigned long long)stats_.accepted, (unsigned long long)stats_.served,
            (unsigned long long)stats_.aborted, (unsigned long long)stats_.refused,
-           (unsigned long long)stats_.bad_requests, (unsigned long long)stats_.bytes_sent,
-           stats_.active, stats_.peak_active, catalog_->images().size(), registry_.size());
+           (unsigned long long)stats_.bad_requests, (unsigned long long)stats_.busy,
+           (unsigned long long)stats_.bytes_sent, stats_.active, stats_.peak_active, transfers_.downloads(),
+           stats_.peak_downloads,
+           catalog_->images().size(), registry_.size());
 }
 
 void Server::reload() {

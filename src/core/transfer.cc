@@ -5,10 +5,22 @@ namespace otad {
 void TransferLog::download_started(Conn& c) {
   if (c.body.counted) return;
   c.body.counted = true;
-  downloads_++;
+  if (++downloads_ > stats_.peak_downloads) stats_.peak_downloads = downloads_;
+}
+
+Admission::Verdict TransferLog::admit(Conn& c, std::string_view who, bool is_device, std::string_view sha) {
+  uint32_t ticket = 0;
+  const Admission::Verdict v = admission_->admit(who, is_device, sha, now_ms(), &ticket);
+  if (v == Admission::Verdict::Admitted) c.body.ticket = ticket;
+  return v;
 }
 
 void TransferLog::download_gone(Conn& c) {
+  if (c.body.ticket) {
+    admission_->release(c.body.ticket, now_ms());
+    c.body.ticket = 0;
+    if (admission_->first_waiting()) wake_ = true;
+  }
   if (!c.body.counted) return;
   c.body.counted = false;
   downloads_--;
@@ -19,6 +31,7 @@ void TransferLog::end(Conn& c, const Transfer& t) {
   switch (t.outcome) {
     case Outcome::Served: stats_.served++; break;
     case Outcome::Refused: stats_.refused++; break;
+    case Outcome::Busy: stats_.busy++; break;
     case Outcome::BadRequest: stats_.bad_requests++; break;
     case Outcome::Aborted: stats_.aborted++; break;
     case Outcome::Answered:

@@ -4,6 +4,9 @@
 #pragma once
 #include <cstdint>
 
+#include <memory>
+
+#include "core/admission.h"
 #include "core/conn.h"
 
 namespace otad {
@@ -12,6 +15,7 @@ enum class Outcome : uint8_t {
   Served,      // the whole body reached the device
   Answered,    // an answer without a body to count (no update, not modified, 404)
   Refused,     // the device was turned away (401, 403; tcpboot: no image for it)
+  Busy,        // asked to come back later (503 and Retry-After: admission control)
   BadRequest,  // malformed, misdirected or timed out before a request was whole
   Aborted,     // cut short after the answer began
   Closed,      // the device left before asking anything complete
@@ -29,13 +33,28 @@ struct Transfer {
 };
 
 struct Stats {
-  uint64_t accepted = 0, served = 0, aborted = 0, refused = 0, bad_requests = 0;
+  uint64_t accepted = 0, served = 0, aborted = 0, refused = 0, bad_requests = 0, busy = 0;
   uint64_t bytes_sent = 0;
   uint32_t active = 0, peak_active = 0;
+  uint32_t peak_downloads = 0;  // image bodies in flight at once, at most
 };
 
 class TransferLog {
  public:
+  // Sizes the admission table for every slot of the slab, once.
+  void init(size_t slots) { admission_ = std::make_unique<Admission>(slots + 16); }
+  Admission& admission() { return *admission_; }
+  Pacer& pacer() { return pacer_; }
+  // Admits c's coming body of image sha for `who`; the ticket goes with the
+  // body and is given back when it ends (download_gone).
+  Admission::Verdict admit(Conn& c, std::string_view who, bool is_device, std::string_view sha);
+  // Set when an admission was given back while devices wait for one: the
+  // reactor wakes the first of them.
+  bool take_wake() {
+    bool w = wake_;
+    wake_ = false;
+    return w;
+  }
   // The one log line "<what> in <seconds> s<tail>" and the counters.
   void end(Conn& c, const Transfer& t);
   // An image body starts on its way to a device (a download in flight until
@@ -56,7 +75,10 @@ class TransferLog {
  private:
   Stats stats_;
   bool image_fault_ = false;
+  bool wake_ = false;
   uint32_t downloads_ = 0;
+  std::unique_ptr<Admission> admission_;
+  Pacer pacer_;
 };
 
 }  // namespace otad

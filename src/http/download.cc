@@ -1,6 +1,8 @@
 // GET|HEAD /firmware/<platform>.bin and /images/<sha256>.bin, as
 // esp_https_ota downloads them (protocols.md §3): ETag, If-None-Match,
 // single ranges (206, 416) with If-Range.
+#include <cstring>
+
 #include "http/exchange.h"
 
 namespace otad {
@@ -19,6 +21,31 @@ bool etag_matches(std::string_view header, const std::string& sha) {
   }
   return false;
 }
+
+}  // namespace
+
+bool admit_body(const Exchange& x, const DeviceReport& rep, const Image& img, HttpResponse* out) {
+  if (x.req.method == Method::Head) return true;  // no body, nothing to admit
+  char who[48];
+  if (rep.mac) {
+    snprintf(who, sizeof who, "%s", rep.mac->str().c_str());
+  } else {
+    // The address without the port: one device, one admission.
+    const char* colon = strrchr(x.c.peer, ':');
+    snprintf(who, sizeof who, "%.*s", static_cast<int>(colon ? colon - x.c.peer : strlen(x.c.peer)), x.c.peer);
+  }
+  Admission& adm = x.ctx.transfers->admission();
+  const Admission::Verdict v = x.ctx.transfers->admit(x.c, who, rep.mac.has_value(), img.m.sha256);
+  if (v == Admission::Verdict::Admitted) return true;
+  out->fail(503, v == Admission::Verdict::Busy ? "busy: max_downloads image bodies in flight"
+                                               : "this device is already downloading (per_device)");
+  out->header("Retry-After", "%u", adm.retry_after_s());
+  out->set_note("%s (%u in flight, max %u)", v == Admission::Verdict::Busy ? "busy" : "device busy",
+                adm.in_use(now_ms()), adm.max());
+  return false;
+}
+
+namespace {
 
 void download(const Exchange& x, Ask ask, HttpResponse* out) {
   DeviceReport rep;
@@ -53,6 +80,7 @@ void download(const Exchange& x, Ask ask, HttpResponse* out) {
     add_digests(out, img);
     return;
   }
+  if (!admit_body(x, rep, img, out)) return;
   add_validators(out, img);
   if (rr.kind == RangeResult::Ok) {
     out->status = 206;

@@ -67,6 +67,10 @@ bool identify(const Exchange& x, HttpResponse* out, DeviceReport* report);
 // The MAC header's device, if any; *malformed when present but unreadable.
 std::optional<Mac> claimed_mac(const Exchange& x, bool* malformed);
 
+// Admission for a body of img to the device of rep (download.cc): true when
+// admitted; else a 503 with a jittered Retry-After is in *out.
+bool admit_body(const Exchange& x, const DeviceReport& rep, const Image& img, HttpResponse* out);
+
 // Handlers (update.cc, download.cc).
 void update_endpoint(const Exchange& x, HttpResponse* out);
 void download_by_platform(const Exchange& x, HttpResponse* out);

@@ -78,6 +78,7 @@ void update_endpoint(const Exchange& x, HttpResponse* out) {
                   img.m.version.c_str());
     return;
   }
+  if (!admit_body(x, rep, img, out)) return;
   out->entity = Entity::Image;
   out->download = true;
   out->image = d.image;

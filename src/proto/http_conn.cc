@@ -59,6 +59,7 @@ const char* method_name(Method m) {
 
 Outcome outcome_of(const HttpResponse& r, bool misdirected) {
   if ((r.status == 200 || r.status == 206) && r.download) return Outcome::Served;
+  if (r.status == 503) return Outcome::Busy;
   if (r.status == 401 || r.status == 403) return Outcome::Refused;
   if (misdirected) return Outcome::BadRequest;
   return Outcome::Answered;
@@ -135,8 +136,11 @@ Next respond(Conn& c, const Context& ctx, const Request& req, HttpResponse& r) {
   h.tx_len = static_cast<uint16_t>(n);
   h.tx_off = 0;
   const bool body = r.entity == Entity::Image && !head_only && r.status != 304;
+  const uint32_t ticket = c.body.ticket;  // the admission the handler took, if any
   c.body = body ? Body{r.image, r.first, r.last + 1, 0} : Body{};
+  c.body.ticket = ticket;
   if (body && r.download) ctx.transfers->download_started(c);
+  if (!body) ctx.transfers->download_gone(c);  // a formatting failure gives any admission back
   std::string_view target = req.target.in(c.buf);
   snprintf(h.line, sizeof h.line, "%s %.*s -> %d%s%s", method_name(req.method),
            static_cast<int>(std::min<size_t>(target.size(), 40)), target.data(), r.status,
@@ -312,7 +316,7 @@ Next drive(Conn& c, const Context& ctx, bool timed_out) {
       }
       case Http::St::Body: {
         if (timed_out) return abort_request(c, ctx, " (aborted: no progress within send_timeout)");
-        BodyStep b = stream_body(c);
+        BodyStep b = stream_body(c, ctx.transfers->pacer());
         if (b.kind == BodyStep::Failed) {
           char why[96];
           snprintf(why, sizeof why, " (aborted after %llu bytes: %s)", static_cast<unsigned long long>(c.body.off),
@@ -320,6 +324,7 @@ Next drive(Conn& c, const Context& ctx, bool timed_out) {
           return abort_request(c, ctx, why, b.image_fault);
         }
         if (b.kind == BodyStep::WaitRead) return {Want::Read, send_ms};
+        if (b.kind == BodyStep::Pace) return {Want::Timer, b.wait_ms};
         if (b.kind != BodyStep::Done) return {Want::Write, send_ms};
         finish(c, ctx, h.outcome, "");
         break;
@@ -347,7 +352,7 @@ Next drive(Conn& c, const Context& ctx, bool timed_out) {
   }
 }
 
-void release(Conn& c) {
+void release(Conn& c, const Context&) {
   Http& h = hs(c);
   if (h.upload) upload_end(h.upload);
   h.upload = nullptr;

@@ -22,7 +22,9 @@ struct Tcpboot {
     SendBody,    // image streaming
     Linger,      // all sent, FIN sent: waiting for the device to close
     Hold,        // refused: held open, silent, until hold_refused runs out
+    Wait,        // decided, waiting in line for a download slot (max_downloads)
   } st;
+  bool queued;  // in the admission queue
   bool held;  // counted in g_held
   MacReader rd;
   uint8_t hdr[kTcpbootHeaderLen];
@@ -69,6 +71,36 @@ const char* io_reason(const Conn& c, const IoResult& r) {
   return c.io->error_text(r.err);
 }
 
+// The image is chosen (c.body): send it if admission allows, else wait in
+// line, held open. The bootloader waits in read() without a timeout, and a
+// close would make it erase its partition and reboot.
+Next admit_and_send(Conn& c, const Context& ctx, const char* why) {
+  Tcpboot& t = tb(c);
+  Admission& adm = ctx.transfers->admission();
+  if (t.queued && adm.first_waiting() != &c) return {Want::Read, 1000};  // not its turn yet
+  const Admission::Verdict v = ctx.transfers->admit(c, c.mac, true, c.body.image->m.sha256);
+  if (v != Admission::Verdict::Admitted) {
+    if (!t.queued) {
+      adm.enqueue(&c);
+      t.queued = true;
+      CONN_LOG(LogLevel::Info, c, "waiting for a download slot (%u in flight, max_downloads %u)", adm.in_use(now_ms()),
+               adm.max());
+    }
+    t.st = Tcpboot::St::Wait;
+    return {Want::Read, 1000};  // and again each second, in case no download ends
+  }
+  if (t.queued) adm.dequeue(&c);
+  t.queued = false;
+  ctx.transfers->download_started(c);
+  const Image& img = *c.body.image;
+  t.hdr_sent = 0;
+  tcpboot_header(static_cast<uint32_t>(c.body.end), img.sha1, t.hdr);
+  t.st = Tcpboot::St::SendHeader;
+  CONN_LOG(LogLevel::Info, c, "serving %s %s (%llu bytes, sha1 %.12s) [%s]", img.m.platform.c_str(),
+           img.m.version.c_str(), static_cast<unsigned long long>(c.body.end), img.m.sha1.c_str(), why);
+  return {Want::Write, 0};
+}
+
 Next on_mac(Conn& c, const Context& ctx) {
   Tcpboot& t = tb(c);
   const Mac mac = mac_reader_mac(t.rd);
@@ -96,14 +128,7 @@ Next on_mac(Conn& c, const Context& ctx) {
     return end(c, ctx, Outcome::Refused, what, "; closed without a reply");
   }
   c.body = {d.image, 0, d.image->m.size, 0};
-  ctx.transfers->download_started(c);
-  t.hdr_sent = 0;
-  tcpboot_header(static_cast<uint32_t>(c.body.end), d.image->sha1, t.hdr);
-  t.st = Tcpboot::St::SendHeader;
-  CONN_LOG(LogLevel::Info, c, "serving %s %s (%llu bytes, sha1 %.12s) [%s]", d.image->m.platform.c_str(),
-           d.image->m.version.c_str(), static_cast<unsigned long long>(c.body.end), d.image->m.sha1.c_str(),
-           d.why);
-  return {Want::Write, 0};
+  return admit_and_send(c, ctx, d.why);
 }
 
 size_t no_buffer(const Context&) { return 0; }
@@ -148,7 +173,7 @@ Next drive(Conn& c, const Context& ctx, bool timed_out) {
         }
         if (f == MacFeed::Done) {
           Next n = on_mac(c, ctx);
-          if (n.want == Want::Close || t.st == Tcpboot::St::Hold) return n;
+          if (n.want == Want::Close || t.st == Tcpboot::St::Hold || t.st == Tcpboot::St::Wait) return n;
         }
         break;
       }
@@ -165,14 +190,28 @@ Next drive(Conn& c, const Context& ctx, bool timed_out) {
       }
       case Tcpboot::St::SendBody: {
         if (timed_out) return abort_transfer(c, ctx, "no progress within send_timeout");
-        BodyStep b = stream_body(c);
+        BodyStep b = stream_body(c, ctx.transfers->pacer());
         if (b.kind == BodyStep::Failed) return abort_transfer(c, ctx, b.why, b.image_fault);
         if (b.kind == BodyStep::WaitRead) return {Want::Read, send_timeout_ms};
+        if (b.kind == BodyStep::Pace) return {Want::Timer, b.wait_ms};
         if (b.kind != BodyStep::Done) return {Want::Write, send_timeout_ms};  // blocked, or yielding
         c.io->shutdown_write(c);
         if (ctx.draining) return complete(c, ctx, "; sent; closing at once (shutting down)");
         t.st = Tcpboot::St::Linger;
         c.deadline_ms = now_ms() + kLingerMs;
+        break;
+      }
+      case Tcpboot::St::Wait: {
+        // Bytes after the MAC are dropped; a device that leaves leaves the line.
+        uint8_t sink[64];
+        IoResult r = c.io->read(c, sink, sizeof sink);
+        if (r.st == Io::Eof || r.st == Io::Error) {
+          ctx.transfers->admission().dequeue(&c);
+          t.queued = false;
+          return end(c, ctx, Outcome::Closed, "left while waiting for a download slot");
+        }
+        Next n = admit_and_send(c, ctx, "waited for a download slot");
+        if (t.st == Tcpboot::St::Wait) return n;
         break;
       }
       case Tcpboot::St::Hold: {
@@ -209,7 +248,12 @@ bool idle(const Conn& c) { return proto_state<Tcpboot>(c).st == Tcpboot::St::Hol
 
 }  // namespace
 
-void release(Conn& c) { unhold(tb(c)); }
+void release(Conn& c, const Context& ctx) {
+  Tcpboot& t = tb(c);
+  unhold(t);
+  if (t.queued) ctx.transfers->admission().dequeue(&c);
+  t.queued = false;
+}
 
 const Protocol kTcpbootProtocol = {"tcpboot", no_buffer, start, drive, idle, release};
 

@@ -56,6 +56,7 @@ struct Harness {
   Registry registry;
   TransferLog transfers;
   Context ctx;
+  Harness() { transfers.init(64); }
   FakeTransport io;
   std::vector<uint8_t> buf;
   Conn c;

@@ -113,7 +113,7 @@ TEST(HttpUpload, SlotFreedMidBodyGivesTheUploadBack) {
   u.send(post(std::string(10000, 'x')).substr(0, 3000));  // waits for the rest
   EXPECT_EQ(u.last.want, Want::Read);
   EXPECT_EQ(upload_slots_free(), 1u);
-  u.proto.end(u.c);  // the reactor frees the slot (shutdown, timeout)
+  u.proto.end(u.c, u.ctx);  // the reactor frees the slot (shutdown, timeout)
   EXPECT_EQ(upload_slots_free(), 2u);
   EXPECT_EQ(u.leftovers(), 0u);
 }
@@ -125,8 +125,8 @@ TEST(HttpUpload, EveryUploadSlotBusyIsRefused) {
   EXPECT_EQ(upload_slots_free(), 0u);
   c.send(post(std::string(10000, 'c')));
   EXPECT_EQ(c.io.out.substr(0, 13), "HTTP/1.1 503 ");
-  a.proto.end(a.c);
-  b.proto.end(b.c);
+  a.proto.end(a.c, a.ctx);
+  b.proto.end(b.c, b.ctx);
   EXPECT_EQ(upload_slots_free(), 2u);
 }
 

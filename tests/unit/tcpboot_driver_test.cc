@@ -121,7 +121,7 @@ TEST(TcpbootDriver, RefusedIsHeldOpen) {
   EXPECT_EQ(h2.run().want, Want::Close);
   // The first one's hold ends (timeout): closed, and its place is free again.
   EXPECT_EQ(kTcpbootProtocol.drive(h.c, h.ctx, true).want, Want::Close);
-  kTcpbootProtocol.end(h.c);
+  kTcpbootProtocol.end(h.c, h.ctx);
   test::Harness h3;
   h3.cfg = h.cfg;
   h3.add_image("demo", "1.0.0", 4096);
@@ -129,5 +129,5 @@ TEST(TcpbootDriver, RefusedIsHeldOpen) {
   h3.io.in = "aabbcc0000fd";
   h3.open(kTcpbootProtocol);
   EXPECT_EQ(h3.run().want, Want::Read);
-  kTcpbootProtocol.end(h3.c);
+  kTcpbootProtocol.end(h3.c, h3.ctx);
 }
