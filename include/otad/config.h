@@ -16,6 +16,7 @@ struct Config {
   int64_t max_connections;  // connection slab size, fixed at start-up
   int64_t listen_backlog;
   int64_t shutdown_grace;   // seconds in-flight transfers get after SIGTERM
+  int64_t send_buffer;      // SO_SNDBUF of device connections; 0 = the kernel's autotuning
   std::string log_level;
   std::string pid_file;
   // [catalog]

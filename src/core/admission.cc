@@ -82,12 +82,12 @@ Admission::Verdict Admission::admit(std::string_view who, bool is_device, std::s
   return Verdict::Admitted;
 }
 
-void Admission::release(uint32_t ticket, int64_t now) {
+void Admission::release(uint32_t ticket, int64_t now, bool hold) {
   if (!ticket || ticket > capacity_) return;
   Entry& e = entries_[ticket - 1];
   e.active = false;
   e.hold_until = now + hold_ms_;
-  if (hold_ms_ <= 0) e.used = false;
+  if (!hold || hold_ms_ <= 0) e.used = false;
 }
 
 uint32_t Admission::retry_after_s() {

@@ -23,8 +23,9 @@ class Admission {
   // over. per_device applies only where who is a device (a MAC): many
   // devices may share an address. *ticket: what release() gives back.
   Verdict admit(std::string_view who, bool is_device, std::string_view sha, int64_t now_ms, uint32_t* ticket);
-  // The body is done (or cut): the admission is held for admission_hold.
-  void release(uint32_t ticket, int64_t now_ms);
+  // The body is done (or cut). hold: more of the image is to come (a Range
+  // walk), so the admission is kept for admission_hold; else it is free.
+  void release(uint32_t ticket, int64_t now_ms, bool hold);
   uint32_t in_use(int64_t now_ms);
   uint32_t max() const { return max_; }
   // Seconds for Retry-After: retry_after, jittered by up to ±50% so a fleet

@@ -26,6 +26,11 @@ const std::vector<KeySpec> kTable = {
     {"server", "shutdown_grace", KeyType::Int, 0, 3600, nullptr, "30", true, "seconds",
      "After SIGTERM, in-flight transfers get this long to finish before they are cut.",
      &C::shutdown_grace},
+    {"server", "send_buffer", KeyType::Int, 0, 16777216, nullptr, "0", false, "bytes",
+     "Kernel send buffer of each connection (SO_SNDBUF); 0 leaves it to the kernel's autotuning, which "
+     "may queue megabytes per slow device. A bounded buffer bounds that memory, and a download then stays "
+     "in flight (for max_downloads) until the device has nearly all of it.",
+     &C::send_buffer},
     {"server", "log_level", KeyType::Choice, 0, 0, "error|warn|info|debug", "info", true, nullptr,
      "Lowest level written to stderr.", &C::log_level},
     {"server", "pid_file", KeyType::String, 0, 190, nullptr, "", false, nullptr,

@@ -52,6 +52,7 @@ struct Body {
   uint64_t sent = 0;                   // bytes of this transfer sent so far
   bool counted = false;                // counted as a download in flight
   uint32_t ticket = 0;                 // its admission, if admission control gave one
+  bool more_to_come = false;           // a Range that leaves more of the image: the admission is held
 };
 
 // Storage for libevent's struct event, embedded so that a slot needs no

@@ -123,6 +123,10 @@ void Server::on_accept(Listener& l) {
       LOG_ERROR("%s: accept: %s", name, strerror(errno));
       return;
     }
+    if (cfg_.send_buffer > 0) {
+      const int sb = static_cast<int>(cfg_.send_buffer);
+      setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sb, sizeof sb);
+    }
     Conn* c = slot_alloc();
     c->fd = fd;
     c->id = next_id_++;

@@ -17,7 +17,7 @@ Admission::Verdict TransferLog::admit(Conn& c, std::string_view who, bool is_dev
 
 void TransferLog::download_gone(Conn& c) {
   if (c.body.ticket) {
-    admission_->release(c.body.ticket, now_ms());
+    admission_->release(c.body.ticket, now_ms(), c.body.more_to_come);
     c.body.ticket = 0;
     if (admission_->first_waiting()) wake_ = true;
   }

@@ -139,6 +139,7 @@ Next respond(Conn& c, const Context& ctx, const Request& req, HttpResponse& r) {
   const uint32_t ticket = c.body.ticket;  // the admission the handler took, if any
   c.body = body ? Body{r.image, r.first, r.last + 1, 0} : Body{};
   c.body.ticket = ticket;
+  c.body.more_to_come = body && r.status == 206 && r.last + 1 < r.image->m.size;
   if (body && r.download) ctx.transfers->download_started(c);
   if (!body) ctx.transfers->download_gone(c);  // a formatting failure gives any admission back
   std::string_view target = req.target.in(c.buf);

@@ -212,6 +212,7 @@ Next drive(Conn& c, const Context& ctx, bool timed_out) {
         }
         Next n = admit_and_send(c, ctx, "waited for a download slot");
         if (t.st == Tcpboot::St::Wait) return n;
+        timed_out = false;  // that was the wait's timer, not a send timeout
         break;
       }
       case Tcpboot::St::Hold: {
