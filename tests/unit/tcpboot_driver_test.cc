@@ -95,39 +95,37 @@ TEST(TcpbootDriver, RefusedAndMalformedSendNothing) {
   }
 }
 
+namespace {
+// A refused device (unknown, unknown_devices = refuse) with holding on.
+struct Refused : test::Harness {
+  explicit Refused(const char* mac) {
+    cfg.default_platform = "demo";
+    cfg.unknown_devices = "refuse";
+    cfg.tcpboot_hold_refused = 600;
+    cfg.tcpboot_hold_max = 1;
+    add_image("demo", "1.0.0", 4096);
+    load();
+    io.in = mac;
+    open(kTcpbootProtocol);
+  }
+};
+}  // namespace
+
 TEST(TcpbootDriver, RefusedIsHeldOpen) {
-  test::Harness h;
-  h.cfg.default_platform = "demo";
-  h.cfg.unknown_devices = "refuse";
-  h.cfg.tcpboot_hold_refused = 600;
-  h.cfg.tcpboot_hold_max = 1;
-  h.add_image("demo", "1.0.0", 4096);
-  h.load();
-  h.io.in = "aabbcc0000ff";
-  h.open(kTcpbootProtocol);
+  Refused h("aabbcc0000ff");
   Next n = h.run();
   EXPECT_EQ(n.want, Want::Read);  // held: waiting, silent
   EXPECT_EQ(n.timeout_ms, 600 * 1000);
   EXPECT_EQ(h.io.out, "");
   EXPECT_EQ(h.stats().refused, 1u);
   EXPECT_TRUE(kTcpbootProtocol.idle(h.c));  // shutdown may close it at once
-  // A second refused device while the first is held: closed at once.
-  test::Harness h2;
-  h2.cfg = h.cfg;
-  h2.add_image("demo", "1.0.0", 4096);
-  h2.load();
-  h2.io.in = "aabbcc0000fe";
-  h2.open(kTcpbootProtocol);
+  // A second refused device while the first is held (hold_max 1): closed at once.
+  Refused h2("aabbcc0000fe");
   EXPECT_EQ(h2.run().want, Want::Close);
   // The first one's hold ends (timeout): closed, and its place is free again.
   EXPECT_EQ(kTcpbootProtocol.drive(h.c, h.ctx, true).want, Want::Close);
   kTcpbootProtocol.end(h.c, h.ctx);
-  test::Harness h3;
-  h3.cfg = h.cfg;
-  h3.add_image("demo", "1.0.0", 4096);
-  h3.load();
-  h3.io.in = "aabbcc0000fd";
-  h3.open(kTcpbootProtocol);
+  Refused h3("aabbcc0000fd");
   EXPECT_EQ(h3.run().want, Want::Read);
   kTcpbootProtocol.end(h3.c, h3.ctx);
 }
