@@ -17,6 +17,7 @@ struct Device {
   std::string name;      // free text for people
   std::string platform;  // which platform's current image it gets
   std::string image;     // pinned image (SHA-256); overrides platform
+  std::string chip;      // the exact chip ("esp32c3"), when known: only images for it are served
   bool enabled = true;
   // Credentials (any may be empty). A lost unit is revoked alone: disable or
   // remove it, and only its credentials stop working.

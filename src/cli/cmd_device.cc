@@ -92,10 +92,10 @@ bool issue_credentials(const Args& a, const Config& cfg, Device* d) {
 }
 
 int add(const Args& a) {
-  if (a.pos.size() != 1 || !only_flags(a, {"--platform", "--image", "--name", "--disabled", "--psk",
+  if (a.pos.size() != 1 || !only_flags(a, {"--platform", "--image", "--name", "--chip", "--disabled", "--psk",
                                            "--password", "--wpa2", "--cert", "--out"})) {
     fprintf(stderr, "usage: otactl device add MAC [--platform P] [--image SHA256] [--name TEXT] "
-                    "[--disabled]\n");
+                    "[--chip esp32c3] [--disabled]\n");
     return kExitUsage;
   }
   auto mac = parse_mac(a.pos[0]);
@@ -126,6 +126,14 @@ int add(const Args& a) {
   if (a.has("--platform")) d.platform = a.get("--platform");
   if (a.has("--image")) d.image = to_hex(sha, 32);
   if (a.has("--name")) d.name = a.get("--name");
+  if (a.has("--chip")) {
+    const std::string chip = a.get("--chip");
+    if (chip != "esp8266" && chip.rfind("esp32", 0) != 0) {
+      fprintf(stderr, "otactl: --chip: '%s' is not an ESP chip (esp8266, esp32, esp32c3, ...)\n", chip.c_str());
+      return kExitUsage;
+    }
+    d.chip = chip;
+  }
   d.enabled = !a.has("--disabled");
   if (!issue_credentials(a, cfg, &d)) return kExitFail;
   reg.put(d);

@@ -112,11 +112,19 @@ Decision decide(const DeviceReport& r, const FleetView& f) {
   if (r.ask == Ask::Download && img.m.platform != r.platform) {
     return deny(403, "the device belongs to another platform", d.registered);
   }
+  // Never an image for another chip: the registry may know the exact one
+  // (an esp32c3 cannot run an esp32 image, though both send x-ESP32-*).
+  if (const Device* dev = r.mac ? f.registry.find(*r.mac) : nullptr;
+      dev && !dev->chip.empty() && !img.m.chip.empty() && dev->chip != img.m.chip) {
+    Decision x = deny(409, "the device's chip is not the image's", true);
+    x.image = d.image;
+    return x;
+  }
   // Never an image for the other family: the Arduino clients check only the
   // magic byte and the flash size, and would flash it.
   const ChipFamily img_family = family_of(img.m.chip);
   if (r.family != ChipFamily::Unknown && img_family != ChipFamily::Unknown && img_family != r.family) {
-    Decision x = deny(409, r.family == ChipFamily::Esp8266 ? "an ESP8266 (x-ESP8266-* headers) cannot run an ESP32 image"
+    Decision x = deny(409, r.family == ChipFamily::Esp8266 ? "an ESP8266 cannot run an ESP32 image"
                                                            : "an ESP32 cannot run an ESP8266 image",
                       d.registered);
     x.image = d.image;

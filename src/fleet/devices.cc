@@ -28,6 +28,10 @@ Result<Registry> Registry::load(const std::string& path, std::vector<std::string
     if (!cur || s != cur_section) return "key outside a device section";
     if (k == "name") cur->name = std::string(v);
     else if (k == "platform") cur->platform = std::string(v);
+    else if (k == "chip") {
+      if (v != "esp8266" && v.substr(0, 5) != "esp32") return "not an ESP chip (esp8266, esp32, esp32c3, ...)";
+      cur->chip = std::string(v);
+    }
     else if (k == "image") {
       uint8_t tmp[32];
       if (!from_hex(v, tmp, 32)) return "must be an image's SHA-256 (64 hex digits)";
@@ -70,6 +74,7 @@ Status Registry::save(const std::string& path) const {
     if (!d.name.empty()) s += "name = " + d.name + "\n";
     if (!d.platform.empty()) s += "platform = " + d.platform + "\n";
     if (!d.image.empty()) s += "image = " + d.image + "\n";
+    if (!d.chip.empty()) s += "chip = " + d.chip + "\n";
     s += std::string("enabled = ") + (d.enabled ? "yes" : "no") + "\n";
     if (!d.psk.empty()) s += "psk = " + d.psk + "\n";
     if (!d.password_hash.empty()) s += "password_hash = " + d.password_hash + "\n";

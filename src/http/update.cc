@@ -58,8 +58,14 @@ void update_endpoint(const Exchange& x, HttpResponse* out) {
   if (d.kind == Decision::Deny) {
     out->fail(d.status, d.why);
     if (d.status == 409) {
-      out->set_note("%s: %s %s is %s", d.why, d.image->m.platform.c_str(), d.image->m.version.c_str(),
-                    d.image->m.chip.c_str());
+      // Both chips, by name: the device's (registry, else its client's
+      // family) and the image's.
+      const Device* dev = rep.mac ? x.ctx.registry->find(*rep.mac) : nullptr;
+      const char* mine = dev && !dev->chip.empty()           ? dev->chip.c_str()
+                         : rep.family == ChipFamily::Esp8266 ? "esp8266 (x-ESP8266-*)"
+                                                             : "esp32 family (x-ESP32-*)";
+      out->set_note("%s: device %s, %s %s is %s", d.why, mine, d.image->m.platform.c_str(),
+                    d.image->m.version.c_str(), d.image->m.chip.c_str());
     }
     return;
   }

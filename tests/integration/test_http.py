@@ -116,13 +116,19 @@ class ArduinoEndpoint(GatewayTest):
         self.assertEqual(status, 409, head)
         self.assertNotIn("x-md5", h)
         self.assertEqual(body, b"Conflict\n")
-        self.g.wait_log(r"mac=5ccf7fb242ca http: GET /update\?dev=demo32 -> 409: an ESP8266 \(x-ESP8266-\* headers\) "
-                        r"cannot run an ESP32 image: demo32 1\.2\.0 is esp32")
+        self.g.wait_log(r"mac=5ccf7fb242ca http: GET /update\?dev=demo32 -> 409: an ESP8266 cannot run an ESP32 image: "
+                        r"device esp8266 \(x-ESP8266-\*\), demo32 1\.2\.0 is esp32 in")
         self.g.ctl("device", "add", "24:0A:C4:00:01:10", "--platform", "demo")
         self.g.wait_log(r"reloaded")
         status, h, body, head = split(raw(self.g.http_port, esp32_request(version="1.0.0")))
         self.assertEqual(status, 409, head)
         self.assertNotIn("x-md5", h)
+        # The exact chip, where the registry knows it: an ESP32-C3 is not an ESP32.
+        self.g.ctl("device", "add", "24:0A:C4:00:01:10", "--platform", "demo32", "--chip", "esp32c3")
+        self.g.wait_log(r"reloaded", count=2)
+        status, h, body, head = split(raw(self.g.http_port, esp32_request(version="1.0.0")))
+        self.assertEqual(status, 409, head)
+        self.g.wait_log(r"-> 409: the device's chip is not the image's: device esp32c3, demo32 1\.2\.0 is esp32 in")
 
     def test_current_version_gets_304_no_body(self):
         resp = raw(self.g.http_port, esp8266_request(version="1.2.0"))

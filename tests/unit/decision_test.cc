@@ -56,6 +56,15 @@ struct Fleet {
     dev("000000000005", "gone", "", true);
     dev("000000000006", "nightly", "", true);
     dev("000000000007", "", std::string(64, 'f'), true);  // pinned to an image not in the catalog
+    Device c3;
+    c3.mac = *parse_mac("000000000008");
+    c3.platform = "demo";
+    c3.chip = "esp32c3";  // demo's images are esp32
+    reg.put(c3);
+    Device e32 = c3;
+    e32.mac = *parse_mac("000000000009");
+    e32.chip = "esp32";
+    reg.put(e32);
   }
 };
 
@@ -170,6 +179,9 @@ TEST(Decision, UpdateTable) {
       {"ESP8266 client, ESP8266 image", "0000000000ff", Ask::Update, ChipFamily::Esp8266, "sleeper", "", "", -1, Decision::Serve, 0, "1.0.0"},
       {"ESP8266 client asking its version: 409 too", "0000000000ff", Ask::Version, ChipFamily::Esp8266, "", "", "", -1, Decision::Deny, 409, nullptr},
       {"tcpboot (ESP32) to an ESP8266 platform", "0000000000ff", Ask::Boot, ChipFamily::Esp32, "sleeper", "", "", -1, Decision::Deny, 409, nullptr},
+      {"registry says esp32c3, image esp32: 409", "000000000008", Ask::Update, ChipFamily::Esp32, "", "1.0.0", "", -1, Decision::Deny, 409, nullptr},
+      {"registry says esp32c3: tcpboot too", "000000000008", Ask::Boot, ChipFamily::Esp32, "", "", "", -1, Decision::Deny, 409, nullptr},
+      {"registry says esp32, image esp32", "000000000009", Ask::Update, ChipFamily::Esp32, "", "1.0.0", "", -1, Decision::Serve, 0, "1.1.0"},
       {"download, pinned device asks its pin's platform", "000000000003", Ask::Download, ChipFamily::Unknown, "demo", "", "", -1, Decision::Serve, 0, "1.0.0"},
   };
   for (const Case& c : cases) {
