@@ -5,6 +5,7 @@
 #pragma once
 #include <cstdint>
 #include <span>
+#include <string_view>
 
 namespace otad {
 
@@ -81,5 +82,8 @@ uint32_t esp8266_eboot_crc(std::span<const uint8_t> data);
 const char* kind_name(ImageKind k);
 const char* family_name(Family f);
 const char* chip_name(int chip_id);  // nullptr for an unknown id
+// "esp8266", or a name of the ESP32 family ("esp32", "esp32c3", ...): what
+// a platform's or a device's chip may be set to.
+bool is_esp_chip(std::string_view chip);
 
 }  // namespace otad

@@ -5,6 +5,7 @@
 #include "http/upload.h"
 #include "otad/catalog_store.h"
 #include "otad/fsutil.h"
+#include "otad/inspect.h"
 
 namespace otad {
 namespace {
@@ -72,7 +73,7 @@ void api_platform_received(const Exchange& x, Upload* u, HttpResponse* out) {
       return json_error(out, 400, "unknown or malformed field '" + k + "' (chip, match: strings; max_size: bytes)");
     }
   }
-  if (!p.chip.empty() && p.chip != "esp8266" && p.chip.rfind("esp32", 0) != 0) {
+  if (!p.chip.empty() && !is_esp_chip(p.chip)) {
     return json_error(out, 400, "chip '" + p.chip + "' is not an ESP chip (esp8266, esp32, esp32c3, ...)");
   }
   if (Status s = catalog_put_platform(x.ctx.cfg->catalog_dir, p); !s) return json_error(out, 500, s.error());

@@ -288,6 +288,8 @@ void inspect_esp32(Bytes d, ImageInfo* r) {
 
 }  // namespace
 
+bool is_esp_chip(std::string_view chip) { return chip == "esp8266" || chip.substr(0, 5) == "esp32"; }
+
 const char* chip_name(int chip_id) {
   for (const ChipEntry& c : kChips) {
     if (c.id == chip_id) return c.name;

@@ -9,7 +9,6 @@
 #include <cstdlib>
 
 #include "otad/fsutil.h"
-#include "otad/strict_num.h"
 
 namespace otad::cli {
 namespace {
@@ -30,13 +29,9 @@ int progress(void*, curl_off_t, curl_off_t, curl_off_t total, curl_off_t now) {
 }  // namespace
 
 std::optional<std::string> api_base(const Config& cfg) {
-  if (!cfg.admin_enabled || cfg.pid_file.empty()) return std::nullopt;
-  auto text = read_file(cfg.pid_file, 64);
-  if (!text) return std::nullopt;
-  std::string t = *text;
-  while (!t.empty() && (t.back() == '\n' || t.back() == ' ')) t.pop_back();
-  auto pid = parse_int_strict(t, 1, 1 << 30);
-  if (!pid || kill(static_cast<pid_t>(*pid), 0) != 0) return std::nullopt;
+  if (!cfg.admin_enabled) return std::nullopt;
+  const std::optional<pid_t> pid = daemon_pid(cfg);
+  if (!pid || kill(*pid, 0) != 0) return std::nullopt;
   std::string host = cfg.admin_listen == "0.0.0.0" ? "127.0.0.1" : cfg.admin_listen == "::" ? "[::1]" : cfg.admin_listen;
   if (host.find(':') != std::string::npos && host[0] != '[') host = "[" + host + "]";
   return std::string(cfg.admin_tls ? "https://" : "http://") + host + ":" + std::to_string(cfg.admin_port);
@@ -97,7 +92,6 @@ ApiReply api_call(const Config& cfg, const std::string& url, const char* method,
     curl_easy_setopt(c, CURLOPT_POST, 1L);
     curl_easy_setopt(c, CURLOPT_READDATA, f);
     curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(st.st_size));
-    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
     h = curl_slist_append(h, "Content-Type: application/octet-stream");
     h = curl_slist_append(h, "Expect: 100-continue");
     if (isatty(STDERR_FILENO) && st.st_size > (1 << 20)) {

@@ -1,7 +1,10 @@
 // otactl internals: argument handling shared by the subcommand files.
 #pragma once
 #include <cstdio>
+#include <sys/types.h>
+
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -32,6 +35,8 @@ struct Args {
 // Loads the config named by --config (or OTAD_CONFIG, or the default);
 // prints errors and returns false on failure.
 bool load_config(const Args& a, Config* out);
+// The pid server.pid_file names, if it names one.
+std::optional<pid_t> daemon_pid(const Config& cfg);
 // Tells a running otad (found through server.pid_file) to reload.
 void notify_daemon(const Config& cfg, FILE* out = stdout);
 // Refuses flags the command does not know; prints and returns false.

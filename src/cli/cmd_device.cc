@@ -5,6 +5,7 @@
 #include "cli/x509.h"
 #include "otad/credentials.h"
 #include "otad/devices.h"
+#include "otad/inspect.h"
 #include "otad/fsutil.h"
 #include "otad/strict_num.h"
 
@@ -128,7 +129,7 @@ int add(const Args& a) {
   if (a.has("--name")) d.name = a.get("--name");
   if (a.has("--chip")) {
     const std::string chip = a.get("--chip");
-    if (chip != "esp8266" && chip.rfind("esp32", 0) != 0) {
+    if (!is_esp_chip(chip)) {
       fprintf(stderr, "otactl: --chip: '%s' is not an ESP chip (esp8266, esp32, esp32c3, ...)\n", chip.c_str());
       return kExitUsage;
     }

@@ -85,20 +85,28 @@ bool load_config(const Args& a, Config* out) {
   return true;
 }
 
+std::optional<pid_t> daemon_pid(const Config& cfg) {
+  if (cfg.pid_file.empty()) return std::nullopt;
+  auto text = read_file(cfg.pid_file, 64);
+  if (!text) return std::nullopt;
+  std::string t = *text;
+  while (!t.empty() && (t.back() == '\n' || t.back() == ' ')) t.pop_back();
+  auto pid = parse_int_strict(t, 1, 1 << 30);
+  if (!pid) return std::nullopt;
+  return static_cast<pid_t>(*pid);
+}
+
 void notify_daemon(const Config& cfg, FILE* out) {
   if (cfg.pid_file.empty()) {
     fprintf(out, "otad reads this at its next reload (SIGHUP)\n");
     return;
   }
-  auto text = read_file(cfg.pid_file, 64);
-  if (!text) {
+  if (!file_exists(cfg.pid_file)) {
     fprintf(out, "otad is not running (no %s); it reads this when it starts\n", cfg.pid_file.c_str());
     return;
   }
-  std::string t = *text;
-  while (!t.empty() && (t.back() == '\n' || t.back() == ' ')) t.pop_back();
-  auto pid = parse_int_strict(t, 1, 1 << 30);
-  if (!pid || kill(static_cast<pid_t>(*pid), SIGHUP) != 0) {
+  const std::optional<pid_t> pid = daemon_pid(cfg);
+  if (!pid || kill(*pid, SIGHUP) != 0) {
     fprintf(out, "otad (pid file %s) did not take SIGHUP; reload it by hand\n", cfg.pid_file.c_str());
     return;
   }

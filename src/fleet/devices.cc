@@ -4,6 +4,7 @@
 
 #include "otad/fsutil.h"
 #include "otad/ini_strict.h"
+#include "otad/inspect.h"
 #include "otad/strict_num.h"
 
 namespace otad {
@@ -29,7 +30,7 @@ Result<Registry> Registry::load(const std::string& path, std::vector<std::string
     if (k == "name") cur->name = std::string(v);
     else if (k == "platform") cur->platform = std::string(v);
     else if (k == "chip") {
-      if (v != "esp8266" && v.substr(0, 5) != "esp32") return "not an ESP chip (esp8266, esp32, esp32c3, ...)";
+      if (!is_esp_chip(v)) return "not an ESP chip (esp8266, esp32, esp32c3, ...)";
       cur->chip = std::string(v);
     }
     else if (k == "image") {
