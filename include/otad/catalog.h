@@ -74,6 +74,12 @@ class Catalog {
   // LittleFS, FAT), which Arduino clients ask for with mode spiffs/littlefs/fatfs.
   std::shared_ptr<const Image> current(std::string_view platform, bool filesystem = false) const;
   std::shared_ptr<const Image> by_sha256(std::string_view hex) const;
+  // A release: the platform's app image with that version (the latest
+  // added, if added twice). Null when there is none.
+  std::shared_ptr<const Image> release(std::string_view platform, std::string_view version) const;
+  // The newest app image of the platform that ranks below `than`: what
+  // devices outside a rollout of `than` get.
+  std::shared_ptr<const Image> newest_below(std::string_view platform, const Image& than) const;
   const std::vector<std::shared_ptr<const Image>>& images() const { return images_; }
 
  private:

@@ -75,6 +75,16 @@ struct Config {
   bool admin_tls;  // same certificate and key as [https]
   std::string admin_token_file;
   int64_t admin_max_uploads;
+  // [fleet]: rules over what devices did
+  int64_t loop_guard;   // whole downloads never installed before "no update"; 0 = off
+  int64_t loop_window;  // seconds
+  // [state]: device state and the event log
+  std::string state_file;
+  int64_t flush_interval;
+  int64_t max_devices;
+  std::string event_log;
+  int64_t event_log_size;
+  int64_t event_log_keep;
 };
 
 // Words: one or more space-separated words, each one of the choices, none twice.

@@ -18,6 +18,7 @@ struct Device {
   std::string platform;  // which platform's current image it gets
   std::string image;     // pinned image (SHA-256); overrides platform
   std::string chip;      // the exact chip ("esp32c3"), when known: only images for it are served
+  std::vector<std::string> groups;  // rollout groups it belongs to
   bool enabled = true;
   // Credentials (any may be empty). A lost unit is revoked alone: disable or
   // remove it, and only its credentials stop working.

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "otad/result.h"
 
@@ -14,6 +15,8 @@ Result<int64_t> parse_int_strict(std::string_view s, int64_t min, int64_t max);
 
 // "yes/no/true/false/on/off/1/0"
 Result<bool> parse_bool_strict(std::string_view s);
+// Words separated by spaces or commas ("a b", "a,b", "a, b"); empty ones dropped.
+std::vector<std::string> split_words(std::string_view s);
 
 // Lowercase hex of bytes.
 std::string to_hex(const uint8_t* p, size_t n);

@@ -141,6 +141,40 @@ std::shared_ptr<const Image> Catalog::current(std::string_view platform, bool fi
   return it == index.end() ? nullptr : it->second;
 }
 
+namespace {
+
+// image_newer over the versions parsed at load, for per-request scans.
+bool loaded_newer(const Image& a, const Image& b) {
+  if (a.semver && b.semver) {
+    int c = semver_compare(*a.semver, *b.semver);
+    if (c != 0) return c > 0;
+  } else if (a.semver || b.semver) {
+    return a.semver.has_value();
+  }
+  return a.m.seq > b.m.seq;
+}
+
+}  // namespace
+
+std::shared_ptr<const Image> Catalog::release(std::string_view platform, std::string_view version) const {
+  std::shared_ptr<const Image> best;
+  for (const auto& img : images_) {
+    if (img->m.platform != platform || img->m.version != version || is_filesystem(img->m)) continue;
+    if (!best || loaded_newer(*img, *best)) best = img;
+  }
+  return best;
+}
+
+std::shared_ptr<const Image> Catalog::newest_below(std::string_view platform, const Image& than) const {
+  std::shared_ptr<const Image> best;
+  for (const auto& img : images_) {
+    if (img->m.platform != platform || is_filesystem(img->m) || img.get() == &than) continue;
+    if (!loaded_newer(than, *img)) continue;
+    if (!best || loaded_newer(*img, *best)) best = img;
+  }
+  return best;
+}
+
 std::shared_ptr<const Image> Catalog::by_sha256(std::string_view hex) const {
   auto it = by_sha256_.find(hex);
   return it == by_sha256_.end() ? nullptr : it->second;

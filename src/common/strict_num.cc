@@ -53,4 +53,17 @@ bool from_hex(std::string_view s, uint8_t* out, size_t n) {
   return true;
 }
 
+std::vector<std::string> split_words(std::string_view v) {
+  std::vector<std::string> out;
+  size_t i = 0;
+  while (i < v.size()) {
+    while (i < v.size() && (v[i] == ' ' || v[i] == ',')) ++i;
+    size_t j = i;
+    while (j < v.size() && v[j] != ' ' && v[j] != ',') ++j;
+    if (j > i) out.emplace_back(v.substr(i, j - i));
+    i = j;
+  }
+  return out;
+}
+
 }  // namespace otad

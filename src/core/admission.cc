@@ -1,5 +1,7 @@
 #include "core/admission.h"
 
+#include "core/conn.h"
+
 #include <algorithm>
 #include <cstring>
 
@@ -29,6 +31,26 @@ void Admission::expire(int64_t now) {
     Entry& e = entries_[i];
     if (e.used && !e.active && e.hold_until <= now) e.used = false;
   }
+}
+
+bool Admission::live(const Entry& e, std::string_view sha, int64_t now) const {
+  return e.used && (e.active || e.hold_until > now) && sha.substr(0, 16) == e.sha;
+}
+
+uint32_t Admission::downloading(std::string_view sha) const {
+  const int64_t now = now_ms();
+  uint32_t n = 0;
+  for (size_t i = 0; i < capacity_; ++i) n += live(entries_[i], sha, now);
+  return n;
+}
+
+bool Admission::holds(const Mac& mac, std::string_view sha) const {
+  const int64_t now = now_ms();
+  const std::string who = mac.str();
+  for (size_t i = 0; i < capacity_; ++i) {
+    if (live(entries_[i], sha, now) && who == entries_[i].who) return true;
+  }
+  return false;
 }
 
 uint32_t Admission::in_use(int64_t now) {

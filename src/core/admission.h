@@ -8,11 +8,13 @@
 #include <memory>
 #include <string_view>
 
+#include "otad/decision.h"
+
 namespace otad {
 
 struct Conn;
 
-class Admission {
+class Admission final : public FleetLoad {
  public:
   explicit Admission(size_t capacity);
   void configure(uint32_t max_downloads, uint32_t per_device, int64_t hold_ms, uint32_t retry_after_s);
@@ -38,6 +40,11 @@ class Admission {
   void dequeue(Conn* c);  // it left, or got in
   Conn* first_waiting() const;
 
+  // FleetLoad: admissions (in flight, or held between Range requests) per
+  // image, and whether a device holds one.
+  uint32_t downloading(std::string_view sha256) const override;
+  bool holds(const Mac& mac, std::string_view sha256) const override;
+
  private:
   struct Entry {
     bool used = false, active = false;
@@ -46,6 +53,7 @@ class Admission {
     char sha[17] = {};  // the first 16 hex digits are enough to tell images apart
   };
   void expire(int64_t now_ms);
+  bool live(const Entry& e, std::string_view sha256, int64_t now) const;
   std::unique_ptr<Entry[]> entries_;
   size_t capacity_;
   std::unique_ptr<Conn*[]> queue_;

@@ -208,6 +208,35 @@ const std::vector<KeySpec> kTable = {
      "Uploads in progress at once; one more is answered 503. Each streams to a temporary file in the "
      "catalog directory through the connection's buffer, never into RAM.",
      &C::admin_max_uploads},
+    {"fleet", "loop_guard", KeyType::Int, 0, 100, nullptr, "3", true, "downloads",
+     "A device that downloads the same image whole this many times within loop_window without ever "
+     "reporting it installed gets 'no update' and is recorded as failing: it stops update loops when a "
+     "sketch reports a version that is not the catalog's. 0 = off.",
+     &C::loop_guard},
+    {"fleet", "loop_window", KeyType::Int, 60, 604800, nullptr, "3600", true, "seconds",
+     "The window of loop_guard.", &C::loop_window},
+    {"state", "file", KeyType::String, 0, 190, nullptr, "", false, nullptr,
+     "Snapshot of every device's state (last seen, version, last download and its outcome), written "
+     "atomically every flush_interval and at shutdown, never per request, to spare the flash. A missing "
+     "or corrupt snapshot starts empty. Empty: RAM only.",
+     &C::state_file},
+    {"state", "flush_interval", KeyType::Int, 1, 86400, nullptr, "300", true, "seconds",
+     "How often the state snapshot is written (only when something changed). A crash loses at most this "
+     "much history.",
+     &C::flush_interval},
+    {"state", "max_devices", KeyType::Int, 16, 1000000, nullptr, "10000", false, "devices",
+     "Devices tracked in RAM (about 0.5 KiB each). Registered devices are always tracked; past the cap "
+     "the unknown device seen longest ago is forgotten first.",
+     &C::max_devices},
+    {"state", "event_log", KeyType::String, 0, 190, nullptr, "", false, nullptr,
+     "Append-only JSON-lines log: one line per transfer record and per decision that refuses or halts. "
+     "Empty: the newest 512 events are kept in RAM only (GET /api/events).",
+     &C::event_log},
+    {"state", "event_log_size", KeyType::Int, 4096, int64_t{1} << 32, nullptr, "1048576", true, "bytes",
+     "The event log is rotated (event_log.1, .2, ...) when the next line would pass this size.",
+     &C::event_log_size},
+    {"state", "event_log_keep", KeyType::Int, 0, 100, nullptr, "3", true, "files",
+     "Rotated event logs kept; older ones are deleted.", &C::event_log_keep},
 };
 
 bool is_choice(std::string_view choices, std::string_view v) {

@@ -123,6 +123,8 @@ struct Protocol {
 };
 
 int64_t now_ms();
+// Unix seconds: device state and events are read by people and survive restarts.
+int64_t wall_s();
 
 // Sends the next part of c.body (src/core/body.cc).
 struct BodyStep {

@@ -20,6 +20,7 @@ namespace {
 
 constexpr int kTimerBackoff = 1;
 constexpr int kTimerGrace = 2;
+constexpr int kTimerTick = 3;
 
 struct event* ev_of(Conn& c) { return reinterpret_cast<struct event*>(c.ev); }
 struct event* ev_of(Listener& l) { return reinterpret_cast<struct event*>(l.ev); }
@@ -64,8 +65,35 @@ Server::Server(std::string config_path, Config cfg, std::shared_ptr<const Catalo
   transfers_.init(n);
   ctx_.transfers = &transfers_;
   ctx_.ops = this;
+  ctx_.fleet = &fleet_;
+  transfers_.set_fleet(&fleet_);
   started_ms_ = now_ms();
+  fleet_configure(true);
   sync_context();
+}
+
+// The fleet's settings from the config; at start also its snapshot. The
+// rollouts are read at start and on every reload; a broken rollouts.ini
+// keeps the rollouts in force.
+void Server::fleet_configure(bool at_start) {
+  FleetConfig fc;
+  fc.catalog_dir = cfg_.catalog_dir;
+  fc.loop_guard = static_cast<uint32_t>(cfg_.loop_guard);
+  fc.loop_window_s = cfg_.loop_window;
+  fc.state_file = cfg_.state_file;
+  fc.flush_interval_s = cfg_.flush_interval;
+  fc.max_devices = static_cast<size_t>(cfg_.max_devices);
+  fc.event_log = cfg_.event_log;
+  fc.event_log_size = static_cast<uint64_t>(cfg_.event_log_size);
+  fc.event_log_keep = static_cast<uint32_t>(cfg_.event_log_keep);
+  fleet_.configure(fc);
+  if (at_start) {
+    std::string line = fleet_.load(wall_s());
+    if (!line.empty()) LOG_INFO("%s", line.c_str());
+  }
+  if (Status st = fleet_.load_rollouts(); !st) {
+    LOG_ERROR("rollouts: %s; the rollouts in force stay (%zu)", st.error().c_str(), fleet_.rollouts().size());
+  }
 }
 
 
@@ -94,6 +122,7 @@ Server::~Server() {
 void Server::sync_context() {
   ctx_.cfg = &cfg_;
   ctx_.catalog = catalog_;
+  fleet_.set_catalog(catalog_);
   ctx_.registry = &registry_;
   ctx_.policy.default_platform = cfg_.default_platform;
   ctx_.policy.serve_unknown = cfg_.unknown_devices == "serve";
@@ -259,6 +288,10 @@ void Server::accept_resume_check() {
 }
 
 void Server::on_timer(int which) {
+  if (which == kTimerTick) {
+    if (Status st = fleet_.flush(wall_s(), false); !st) LOG_ERROR("state: %s; the previous snapshot stays", st.error().c_str());
+    return;
+  }
   if (which == kTimerBackoff) {
     paused_backoff_ = false;
     if (!paused_full_ && !draining_) listeners_enable(true);
@@ -345,13 +378,18 @@ int Server::run() {
     event_add(e, nullptr);
     owned_events_.push_back(e);
   }
-  static TimerArg backoff_arg, grace_arg;
+  static TimerArg backoff_arg, grace_arg, tick_arg;
   backoff_arg = {this, kTimerBackoff};
   grace_arg = {this, kTimerGrace};
+  tick_arg = {this, kTimerTick};
   backoff_timer_ = evtimer_new(base_, timer_cb, &backoff_arg);
   grace_timer_ = evtimer_new(base_, timer_cb, &grace_arg);
+  tick_timer_ = event_new(base_, -1, EV_PERSIST, timer_cb, &tick_arg);
   owned_events_.push_back(backoff_timer_);
   owned_events_.push_back(grace_timer_);
+  owned_events_.push_back(tick_timer_);
+  timeval one_s = to_tv(1000);
+  event_add(tick_timer_, &one_s);
 
   // Slot buffers for the protocols that need one, sized for the largest.
   // new[] without initialisation: a slot's pages become resident only when a
@@ -387,6 +425,7 @@ int Server::run() {
            static_cast<long long>(cfg_.max_connections), sizeof(Conn));
   event_base_dispatch(base_);
   log_stats("exit");
+  if (Status st = fleet_.flush(wall_s(), true); !st) LOG_ERROR("state: %s", st.error().c_str());
   if (!pid_file.empty()) unlink(pid_file.c_str());
   LOG_INFO("otad stopped");
   return 0;

@@ -16,6 +16,7 @@
 #include "otad/catalog.h"
 #include "otad/config.h"
 #include "otad/devices.h"
+#include "otad/fleet.h"
 
 struct event_base;
 struct event;
@@ -89,6 +90,7 @@ class Server final : public ServerOps {
   void begin_shutdown();
   void log_stats(const char* when);
   void sync_context();
+  void fleet_configure(bool at_start);
 
   std::string config_path_;
   Config cfg_;
@@ -96,6 +98,7 @@ class Server final : public ServerOps {
   Registry registry_;
   Context ctx_{};
   TransferLog transfers_;
+  Fleet fleet_;
   Stats& stats_ = transfers_.stats();
 
   event_base* base_ = nullptr;
@@ -113,6 +116,7 @@ class Server final : public ServerOps {
   int64_t started_ms_ = 0;
   event* backoff_timer_ = nullptr;
   event* grace_timer_ = nullptr;
+  event* tick_timer_ = nullptr;  // each second: the state snapshot when due
 };
 
 }  // namespace otad

@@ -1,5 +1,7 @@
 #include "core/transfer.h"
 
+#include "core/context.h"
+
 namespace otad {
 
 void TransferLog::download_started(Conn& c) {
@@ -39,7 +41,39 @@ void TransferLog::end(Conn& c, const Transfer& t) {
   }
   stats_.bytes_sent += t.bytes;
   if (t.image_fault) image_fault_ = true;
-  CONN_LOG(LogLevel::Info, c, "%s in %.3f s%s", t.what, (now_ms() - t.started_ms) / 1000.0, t.tail);
+  const int64_t ms = now_ms() - t.started_ms;
+  CONN_LOG(LogLevel::Info, c, "%s in %.3f s%s", t.what, ms / 1000.0, t.tail);
+  if (!fleet_) return;
+  TransferNote n;
+  n.mac = c.mac;
+  n.peer = c.peer;
+  n.proto = c.tag;
+  n.outcome = outcome_name(t.outcome);
+  n.status = t.status;
+  n.image = t.image;
+  n.bytes = t.bytes;
+  // Whole: the body ran to the image's last byte (a full answer, or the
+  // last step of a Range walk).
+  n.whole = t.outcome == Outcome::Served && t.image && t.bytes > 0 && c.body.end == t.image->m.size;
+  n.aborted = t.outcome == Outcome::Aborted;
+  n.refused = t.outcome == Outcome::Refused;
+  n.ms = ms;
+  n.what = t.what;
+  std::string note = fleet_->transfer_end(n, wall_s());
+  if (!note.empty()) log_fleet_note(c, note);
+}
+
+const char* outcome_name(Outcome o) {
+  switch (o) {
+    case Outcome::Served: return "served";
+    case Outcome::Answered: return "answered";
+    case Outcome::Refused: return "refused";
+    case Outcome::Busy: return "busy";
+    case Outcome::BadRequest: return "bad request";
+    case Outcome::Aborted: return "aborted";
+    case Outcome::Closed: return "closed";
+  }
+  return "?";
 }
 
 }  // namespace otad

@@ -8,6 +8,7 @@
 
 #include "core/admission.h"
 #include "core/conn.h"
+#include "otad/fleet.h"
 
 namespace otad {
 
@@ -20,6 +21,8 @@ enum class Outcome : uint8_t {
   Aborted,     // cut short after the answer began
   Closed,      // the device left before asking anything complete
 };
+
+const char* outcome_name(Outcome o);
 
 struct Transfer {
   Outcome outcome;
@@ -43,6 +46,8 @@ class TransferLog {
  public:
   // Sizes the admission table for every slot of the slab, once.
   void init(size_t slots) { admission_ = std::make_unique<Admission>(slots + 16); }
+  // Where each record also goes: device state and the event log.
+  void set_fleet(Fleet* f) { fleet_ = f; }
   Admission& admission() { return *admission_; }
   Pacer& pacer() { return pacer_; }
   // Admits c's coming body of image sha for `who`; the ticket goes with the
@@ -79,6 +84,7 @@ class TransferLog {
   uint32_t downloads_ = 0;
   std::unique_ptr<Admission> admission_;
   Pacer pacer_;
+  Fleet* fleet_ = nullptr;
 };
 
 }  // namespace otad

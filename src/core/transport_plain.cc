@@ -1,4 +1,5 @@
 // Plain TCP transport: recv/send/sendfile on the non-blocking socket.
+#include <ctime>
 #include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -50,5 +51,7 @@ int64_t now_ms() {
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return static_cast<int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
 }
+
+int64_t wall_s() { return static_cast<int64_t>(time(nullptr)); }
 
 }  // namespace otad

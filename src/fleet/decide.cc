@@ -1,8 +1,10 @@
 // Order: the image asked by hash is served as is; otherwise a device must be
 // allowed (unknown devices per policy, disabled ones never), a pin wins over
-// its platform, and the platform's current image is the candidate. The
-// update endpoint then serves it only if it differs from what the device runs
-// and fits the space the device has.
+// its platform, then the platform's rollout target if the device is in the
+// rollout, else the platform's release. The chip guards refuse an image for
+// another chip. The update endpoint then serves it only if it is newer than
+// what the device runs (or other, where the rollout allows a downgrade),
+// fits the space the device has, and has not looped (loop_guard).
 #include <cctype>
 
 #include "otad/authorize.h"
@@ -37,6 +39,41 @@ std::string_view catalog_spelling(const Catalog& cat, std::string_view platform,
   return {lower, platform.size()};
 }
 
+// Whether the device gets the rollout's target. Once offered it stays
+// offered (a Range walk must not change images half way), unless halted.
+bool rollout_admits(const Rollout& ro, const Image& target, const Mac& mac, const Device* dev, const FleetView& f) {
+  if (!ro.halted.empty()) return false;
+  if (f.state && f.state->offered.view() == target.m.sha256) return true;
+  if (ro.paused) return false;
+  if (!ro.groups.empty()) {
+    if (!dev) return false;
+    bool any = false;
+    for (const std::string& g : ro.groups) {
+      for (const std::string& mine : dev->groups) any = any || g == mine;
+    }
+    if (!any) return false;
+  }
+  return rollout_includes(ro, mac);
+}
+
+// The release a device of the platform gets: without a rollout the newest
+// image; with one, its target for devices in it and the newest image below
+// the target for the others (images newer than the target wait for a
+// rollout of their own).
+std::shared_ptr<const Image> release(std::string_view platform, bool fs, const DeviceReport& r, const Device* dev,
+                                     const FleetView& f, const Rollout** in) {
+  *in = nullptr;
+  const Rollout* ro = fs || !f.rollouts ? nullptr : rollout_find(*f.rollouts, platform);
+  if (!ro) return f.catalog.current(platform, fs);
+  auto target = f.catalog.release(platform, ro->version);
+  if (!target) return f.catalog.current(platform, fs);  // refused when set; gone since: as without
+  if (r.mac && rollout_admits(*ro, *target, *r.mac, dev, f)) {
+    *in = ro;
+    return target;
+  }
+  return f.catalog.newest_below(platform, *target);
+}
+
 // Which image this device's platform (or pin) serves.
 Decision candidate(const DeviceReport& r, std::string_view platform, const FleetView& f) {
   const bool fs = r.ask == Ask::Filesystem;
@@ -45,9 +82,12 @@ Decision candidate(const DeviceReport& r, std::string_view platform, const Fleet
   if (g.access == Access::Unknown) {
     if (!f.policy.serve_unknown) return deny(403, "unknown device (unknown_devices = refuse)", false);
     if (fallback.empty()) return deny(404, "unknown device and no default_platform", false);
-    auto img = f.catalog.current(fallback, fs);
-    if (!img) return deny(404, "platform has no image", false);
-    return serve(img, "default platform", false);
+    const Rollout* ro;
+    auto img = release(fallback, fs, r, nullptr, f, &ro);
+    if (!img) return deny(404, ro || !f.catalog.current(fallback, fs) ? "platform has no image" : "no release outside the rollout", false);
+    Decision d = serve(img, ro ? "rollout" : "default platform", false);
+    d.rollout = ro;
+    return d;
   }
   if (!g) return deny(403, g.why, true);
   const Device& d = *g.device;
@@ -58,9 +98,12 @@ Decision candidate(const DeviceReport& r, std::string_view platform, const Fleet
   }
   const std::string_view chosen = d.platform.empty() ? fallback : std::string_view(d.platform);
   if (chosen.empty()) return deny(404, "device has no platform and there is no default", true);
-  auto img = f.catalog.current(chosen, fs);
-  if (!img) return deny(404, "platform has no image", true);
-  return serve(img, d.platform.empty() ? "default platform" : "device platform", true);
+  const Rollout* ro;
+  auto img = release(chosen, fs, r, &d, f, &ro);
+  if (!img) return deny(404, ro || !f.catalog.current(chosen, fs) ? "platform has no image" : "no release outside the rollout", true);
+  Decision out = serve(img, ro ? "rollout" : d.platform.empty() ? "default platform" : "device platform", true);
+  out.rollout = ro;
+  return out;
 }
 
 // md5 (as a device reports it, any case) equals want (lowercase hex).
@@ -72,22 +115,6 @@ bool same_md5(std::string_view md5, std::string_view want) {
   return true;
 }
 
-// True when the device already runs img: the same bytes (the sketch MD5, or
-// for ESP8266 that MD5 with the flash-mode byte the Updater rewrote), else
-// not an older semantic version, else the same version text.
-bool device_current(const DeviceReport& r, const Image& img) {
-  if (r.ask != Ask::Filesystem && !r.sketch_md5.empty()) {
-    if (same_md5(r.sketch_md5, img.m.md5)) return true;
-    std::string_view modes = img.m.md5_modes;
-    for (size_t i = 0; i + 32 <= modes.size(); i += 33) {
-      if (same_md5(r.sketch_md5, modes.substr(i, 32))) return true;
-    }
-  }
-  auto have = parse_semver(r.version);
-  if (have && img.semver) return semver_compare(*img.semver, *have) <= 0;
-  return !r.version.empty() && r.version == img.m.version;
-}
-
 // The family an image's chip belongs to ("" or unknown chips: none).
 ChipFamily family_of(std::string_view chip) {
   if (chip == "esp8266") return ChipFamily::Esp8266;
@@ -96,6 +123,22 @@ ChipFamily family_of(std::string_view chip) {
 }
 
 }  // namespace
+
+bool reports_installed(const DeviceReport& r, const Image& img, bool or_newer) {
+  if (r.ask != Ask::Filesystem && !r.sketch_md5.empty()) {
+    if (same_md5(r.sketch_md5, img.m.md5)) return true;
+    std::string_view modes = img.m.md5_modes;
+    for (size_t i = 0; i + 32 <= modes.size(); i += 33) {
+      if (same_md5(r.sketch_md5, modes.substr(i, 32))) return true;
+    }
+  }
+  auto have = parse_semver(r.version);
+  if (have && img.semver) {
+    const int c = semver_compare(*img.semver, *have);
+    return or_newer ? c <= 0 : c == 0;
+  }
+  return !r.version.empty() && r.version == img.m.version;
+}
 
 Decision decide(const DeviceReport& r, const FleetView& f) {
   if (r.ask == Ask::ByHash) {
@@ -112,10 +155,14 @@ Decision decide(const DeviceReport& r, const FleetView& f) {
   if (r.ask == Ask::Download && img.m.platform != r.platform) {
     return deny(403, "the device belongs to another platform", d.registered);
   }
-  // Never an image for another chip: the registry may know the exact one
-  // (an esp32c3 cannot run an esp32 image, though both send x-ESP32-*).
-  if (const Device* dev = r.mac ? f.registry.find(*r.mac) : nullptr;
-      dev && !dev->chip.empty() && !img.m.chip.empty() && dev->chip != img.m.chip) {
+  // Never an image for another chip: the registry, or an image the device
+  // installed, may know the exact one (an esp32c3 cannot run an esp32 image,
+  // though both send x-ESP32-*).
+  const Device* dev = r.mac ? f.registry.find(*r.mac) : nullptr;
+  const std::string_view exact = dev && !dev->chip.empty()              ? std::string_view(dev->chip)
+                                 : f.state && f.state->chip_exact ? f.state->chip.view()
+                                                                        : std::string_view();
+  if (!exact.empty() && !img.m.chip.empty() && exact != img.m.chip) {
     Decision x = deny(409, "the device's chip is not the image's", true);
     x.image = d.image;
     return x;
@@ -130,14 +177,37 @@ Decision decide(const DeviceReport& r, const FleetView& f) {
     x.image = d.image;
     return x;
   }
-  if (r.ask != Ask::Update && r.ask != Ask::Filesystem) return d;
-  if (device_current(r, img)) {
-    d.kind = Decision::NoUpdate;
-    d.why = "no update";
+  if (r.ask == Ask::Update || r.ask == Ask::Filesystem) {
+    const bool downgrade = d.rollout && d.rollout->allow_downgrade;
+    if (reports_installed(r, img, !downgrade)) {
+      d.kind = Decision::NoUpdate;
+      d.why = "no update";
+      return d;
+    }
+    if (r.ask == Ask::Update && r.free_space && *r.free_space < img.m.size) {
+      return deny(413, "image larger than the device's free sketch space", d.registered);
+    }
+    // The loop guard: downloaded whole loop_guard times within the window,
+    // never reported installed (a sketch whose version is not the
+    // catalog's would be offered it for ever).
+    const DeviceState* st = f.state;
+    if (f.rules.loop_guard && st && st->offered.view() == img.m.sha256 && st->completes >= f.rules.loop_guard &&
+        f.rules.now_s - st->first_complete <= f.rules.loop_window_s) {
+      d.kind = Decision::NoUpdate;
+      d.why = "loop guard: downloaded whole again and again, never reported installed";
+      d.loop_guard = true;
+      return d;
+    }
+  } else if (r.ask == Ask::Version) {
     return d;
   }
-  if (r.ask == Ask::Update && r.free_space && *r.free_space < img.m.size) {
-    return deny(413, "image larger than the device's free sketch space", d.registered);
+  // A rollout's max_concurrent: downloads of its target in flight.
+  if (d.rollout && d.rollout->max_concurrent && f.load && !(r.mac && f.load->holds(*r.mac, img.m.sha256)) &&
+      f.load->downloading(img.m.sha256) >= d.rollout->max_concurrent) {
+    d.kind = Decision::Busy;
+    d.status = 503;
+    d.why = "busy: the rollout's max_concurrent downloads in flight";
+    d.retry_after_s = f.rules.retry_after_s;
   }
   return d;
 }

@@ -5,6 +5,7 @@
 #include "otad/fsutil.h"
 #include "otad/ini_strict.h"
 #include "otad/inspect.h"
+#include "otad/platforms.h"
 #include "otad/strict_num.h"
 
 namespace otad {
@@ -33,7 +34,12 @@ Result<Registry> Registry::load(const std::string& path, std::vector<std::string
       if (!is_esp_chip(v)) return "not an ESP chip (esp8266, esp32, esp32c3, ...)";
       cur->chip = std::string(v);
     }
-    else if (k == "image") {
+    else if (k == "groups") {
+      cur->groups = split_words(v);
+      for (const std::string& g : cur->groups) {
+        if (!catalog_name_ok(g)) return "group names hold letters, digits and . _ - + only";
+      }
+    } else if (k == "image") {
       uint8_t tmp[32];
       if (!from_hex(v, tmp, 32)) return "must be an image's SHA-256 (64 hex digits)";
       cur->image = to_hex(tmp, 32);
@@ -76,6 +82,11 @@ Status Registry::save(const std::string& path) const {
     if (!d.platform.empty()) s += "platform = " + d.platform + "\n";
     if (!d.image.empty()) s += "image = " + d.image + "\n";
     if (!d.chip.empty()) s += "chip = " + d.chip + "\n";
+    if (!d.groups.empty()) {
+      s += "groups =";
+      for (const std::string& g : d.groups) s += " " + g;
+      s += "\n";
+    }
     s += std::string("enabled = ") + (d.enabled ? "yes" : "no") + "\n";
     if (!d.psk.empty()) s += "psk = " + d.psk + "\n";
     if (!d.password_hash.empty()) s += "password_hash = " + d.password_hash + "\n";

@@ -45,6 +45,13 @@ bool admit_body(const Exchange& x, const DeviceReport& rep, const Image& img, Ht
   return false;
 }
 
+void busy(HttpResponse* out, const Decision& d) {
+  out->fail(503, d.why);
+  out->header("Retry-After", "%u", d.retry_after_s);
+  out->set_note("%s (%s %s, max_concurrent %u)", d.why, d.image->m.platform.c_str(), d.image->m.version.c_str(),
+                d.rollout ? d.rollout->max_concurrent : 0);
+}
+
 namespace {
 
 void download(const Exchange& x, Ask ask, HttpResponse* out) {
@@ -52,7 +59,8 @@ void download(const Exchange& x, Ask ask, HttpResponse* out) {
   if (!identify(x, out, &rep)) return;
   rep.ask = ask;
   (ask == Ask::ByHash ? rep.sha256 : rep.platform) = x.arg;
-  const Decision d = decide(rep, x.fleet());
+  const Decision d = decide_for(x.c, x.ctx, rep);
+  if (d.kind == Decision::Busy && x.req.method != Method::Head) return busy(out, d);
   if (d.kind == Decision::Deny) return out->fail(d.status, d.why);
   const Image& img = *d.image;
   out->image = d.image;

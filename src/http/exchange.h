@@ -31,7 +31,6 @@ struct Exchange {
   std::string_view header(std::string_view name, bool* found = nullptr) const {
     return http_header(req, buf, name, found);
   }
-  FleetView fleet() const { return {*ctx.catalog, *ctx.registry, ctx.policy}; }
 };
 
 using Handler = void (*)(const Exchange&, HttpResponse*);
@@ -70,6 +69,8 @@ std::optional<Mac> claimed_mac(const Exchange& x, bool* malformed);
 // Admission for a body of img to the device of rep (download.cc): true when
 // admitted; else a 503 with a jittered Retry-After is in *out.
 bool admit_body(const Exchange& x, const DeviceReport& rep, const Image& img, HttpResponse* out);
+// 503 with Retry-After: the decision said Busy (a rollout's max_concurrent).
+void busy(HttpResponse* out, const Decision& d);
 
 // Handlers (update.cc, download.cc).
 void update_endpoint(const Exchange& x, HttpResponse* out);

@@ -54,7 +54,8 @@ void update_endpoint(const Exchange& x, HttpResponse* out) {
   if (found) {
     if (auto n = parse_int_strict(free_space, 0, int64_t{1} << 40)) rep.free_space = static_cast<uint64_t>(*n);
   }
-  const Decision d = decide(rep, x.fleet());
+  const Decision d = decide_for(x.c, x.ctx, rep);
+  if (d.kind == Decision::Busy) return busy(out, d);
   if (d.kind == Decision::Deny) {
     out->fail(d.status, d.why);
     if (d.status == 409) {
@@ -79,6 +80,7 @@ void update_endpoint(const Exchange& x, HttpResponse* out) {
   }
   if (d.kind == Decision::NoUpdate) {
     out->status = static_cast<int>(x.ctx.cfg->no_update_status);
+    if (d.loop_guard) return out->set_note("no update: %s (%s)", d.why, img.m.version.c_str());
     std::string_view ver = rep.version.empty() ? std::string_view("these bytes") : rep.version;
     out->set_note("no update: device has %.*s, catalog %s", static_cast<int>(ver.size()), ver.data(),
                   img.m.version.c_str());

@@ -25,6 +25,7 @@ struct Tcpboot {
     Wait,        // decided, waiting in line for a download slot (max_downloads)
   } st;
   bool queued;  // in the admission queue
+  bool rollout_wait;  // waiting for the rollout's max_concurrent, decided again each second
   bool held;  // counted in g_held
   MacReader rd;
   uint8_t hdr[kTcpbootHeaderLen];
@@ -109,7 +110,19 @@ Next on_mac(Conn& c, const Context& ctx) {
   rep.mac = mac;
   rep.ask = Ask::Boot;
   rep.family = ChipFamily::Esp32;  // the network bootloader runs on ESP32-family chips only
-  const Decision d = decide(rep, {*ctx.catalog, *ctx.registry, ctx.policy});
+  const Decision d = decide_for(c, ctx, rep);
+  if (d.kind == Decision::Busy) {
+    // Held open like any wait (a close makes the bootloader erase and
+    // reboot), and decided again each second.
+    if (!t.rollout_wait) {
+      CONN_LOG(LogLevel::Info, c, "waiting: %s (%s %s)", d.why, d.image->m.platform.c_str(),
+               d.image->m.version.c_str());
+    }
+    t.rollout_wait = true;
+    t.st = Tcpboot::St::Wait;
+    return {Want::Read, 1000};
+  }
+  t.rollout_wait = false;
   if (d.kind != Decision::Serve) {
     char what[128];
     snprintf(what, sizeof what, "%s: %s", d.status == 404 ? "no image" : "refused", d.why);
@@ -210,7 +223,8 @@ Next drive(Conn& c, const Context& ctx, bool timed_out) {
           t.queued = false;
           return end(c, ctx, Outcome::Closed, "left while waiting for a download slot");
         }
-        Next n = admit_and_send(c, ctx, "waited for a download slot");
+        Next n = t.rollout_wait ? on_mac(c, ctx) : admit_and_send(c, ctx, "waited for a download slot");
+        if (n.want == Want::Close || t.st == Tcpboot::St::Hold) return n;
         if (t.st == Tcpboot::St::Wait) return n;
         timed_out = false;  // that was the wait's timer, not a send timeout
         break;
