@@ -55,6 +55,7 @@ struct TransferNote {
 
 struct RolloutStats {
   uint32_t offered = 0, updated = 0, failed = 0, pending = 0;
+  uint32_t downloading = 0;  // filled by the caller that knows the downloads in flight
   std::string target_sha256;  // "" when the catalog has no such release
 };
 

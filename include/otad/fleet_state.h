@@ -9,6 +9,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include <nlohmann/json_fwd.hpp>
+
 #include "otad/mac.h"
 #include "otad/result.h"
 
@@ -58,6 +60,9 @@ struct DeviceState {
   int64_t first_complete = 0;
   uint16_t aborts = 0;      // aborted downloads of `offered`
 };
+
+// One device's state as JSON: the snapshot's entries and the admin API's.
+nlohmann::json device_state_json(const DeviceState& d);
 
 class FleetState {
  public:

@@ -23,12 +23,27 @@ void platform_one(const Exchange& x, HttpResponse* out) {
   (x.req.method == Method::Put ? api_platform_put : api_platform_delete)(x, out);
 }
 
+void rollout_one(const Exchange& x, HttpResponse* out) {
+  switch (x.req.method) {
+    case Method::Put: return api_rollout_put(x, out);
+    case Method::Delete: return api_rollout_delete(x, out);
+    default: return api_rollout_get(x, out);
+  }
+}
+
 const Route kRoutes[] = {
     {static_cast<uint8_t>(kGet | kPost), "/api/images", nullptr, 0, images_root, api_image_uploaded},
     {static_cast<uint8_t>(kGet | kDelete), "/api/images/", "", 64, image_one},
     {kGet, "/api/platforms", nullptr, 0, api_platforms_list},
     {static_cast<uint8_t>(kPut | kDelete), "/api/platforms/", "", 0, platform_one, api_platform_received},
     {kGet, "/api/status", nullptr, 0, api_status},
+    {kGet, "/api/rollouts", nullptr, 0, api_rollouts_list},
+    {kPost, "/api/rollouts/", "/pause", 0, api_rollout_pause},
+    {kPost, "/api/rollouts/", "/resume", 0, api_rollout_pause},
+    {static_cast<uint8_t>(kGet | kPut | kDelete), "/api/rollouts/", "", 0, rollout_one, api_rollout_received},
+    {kGet, "/api/devices", nullptr, 0, api_devices_list},
+    {kGet, "/api/devices/", "", 0, api_device_get},
+    {kGet, "/api/events", nullptr, 0, api_events},
     {0xFF, "/", "", 0, not_found},  // anything else: a JSON 404
 };
 

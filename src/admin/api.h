@@ -29,7 +29,7 @@ void json_reply(HttpResponse* out, int status, const std::string& json);
 // {"error": why}, and why as the log line's note.
 void json_error(HttpResponse* out, int status, const std::string& why);
 
-// Routes (images.cc, platforms_api.cc, status.cc).
+// Routes (images.cc, platforms_api.cc, status.cc, rollouts_api.cc, devices_api.cc).
 void api_images_list(const Exchange& x, HttpResponse* out);
 void api_image_get(const Exchange& x, HttpResponse* out);
 void api_image_delete(const Exchange& x, HttpResponse* out);
@@ -40,5 +40,14 @@ void api_platform_put(const Exchange& x, HttpResponse* out);
 void api_platform_received(const Exchange& x, Upload* u, HttpResponse* out);
 void api_platform_delete(const Exchange& x, HttpResponse* out);
 void api_status(const Exchange& x, HttpResponse* out);
+void api_rollouts_list(const Exchange& x, HttpResponse* out);
+void api_rollout_get(const Exchange& x, HttpResponse* out);
+void api_rollout_put(const Exchange& x, HttpResponse* out);
+void api_rollout_received(const Exchange& x, Upload* u, HttpResponse* out);
+void api_rollout_pause(const Exchange& x, HttpResponse* out);
+void api_rollout_delete(const Exchange& x, HttpResponse* out);
+void api_devices_list(const Exchange& x, HttpResponse* out);
+void api_device_get(const Exchange& x, HttpResponse* out);
+void api_events(const Exchange& x, HttpResponse* out);
 
 }  // namespace otad

@@ -51,6 +51,13 @@ int cmd_device(const std::string& verb, const Args& a);
 int cmd_admin(const std::string& verb, const Args& a);
 int cmd_platform(const std::string& verb, const Args& a);
 int cmd_status(const Args& a);
+int cmd_rollout(const std::string& verb, const Args& a);
+int device_list(const Args& a);
+int device_show(const Args& a);
+// The rollouts with their figures for otactl status: from the admin API
+// (base and token given) or the files otad keeps.
+nlohmann::json status_rollouts(const Config& cfg, const std::string* base, const std::string* token);
+void print_status_rollouts(const nlohmann::json& arr);
 
 nlohmann::json image_json(const ImageInfo& info, const Digests& d);
 

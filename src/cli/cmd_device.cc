@@ -1,4 +1,4 @@
-// otactl device add | list | remove
+// otactl device add | revoke | remove (list and show: cmd_fleet.cc)
 #include <cstdio>
 
 #include "cli/cli.h"
@@ -7,6 +7,7 @@
 #include "otad/devices.h"
 #include "otad/inspect.h"
 #include "otad/fsutil.h"
+#include "otad/platforms.h"
 #include "otad/strict_num.h"
 
 namespace otad::cli {
@@ -94,9 +95,9 @@ bool issue_credentials(const Args& a, const Config& cfg, Device* d) {
 
 int add(const Args& a) {
   if (a.pos.size() != 1 || !only_flags(a, {"--platform", "--image", "--name", "--chip", "--disabled", "--psk",
-                                           "--password", "--wpa2", "--cert", "--out"})) {
+                                           "--password", "--wpa2", "--cert", "--out", "--groups"})) {
     fprintf(stderr, "usage: otactl device add MAC [--platform P] [--image SHA256] [--name TEXT] "
-                    "[--chip esp32c3] [--disabled]\n");
+                    "[--chip esp32c3] [--groups a,b] [--disabled]\n");
     return kExitUsage;
   }
   auto mac = parse_mac(a.pos[0]);
@@ -135,6 +136,15 @@ int add(const Args& a) {
     }
     d.chip = chip;
   }
+  if (a.has("--groups")) {
+    d.groups = split_words(a.get("--groups"));
+    for (const std::string& g : d.groups) {
+      if (!catalog_name_ok(g)) {
+        fprintf(stderr, "otactl: --groups: '%s': group names hold letters, digits and . _ - + only\n", g.c_str());
+        return kExitUsage;
+      }
+    }
+  }
   d.enabled = !a.has("--disabled");
   if (!issue_credentials(a, cfg, &d)) return kExitFail;
   reg.put(d);
@@ -145,28 +155,6 @@ int add(const Args& a) {
   }
   printf("%s %s%s\n", existed ? "updated" : "added", mac->str().c_str(), d.enabled ? "" : " (disabled)");
   notify_daemon(cfg);
-  return kExitOk;
-}
-
-int list(const Args& a) {
-  if (!a.pos.empty() || !only_flags(a, {})) {
-    fprintf(stderr, "usage: otactl device list\n");
-    return kExitUsage;
-  }
-  Config cfg;
-  Registry reg;
-  if (!load_config(a, &cfg) || !load_registry(cfg, &reg)) return kExitFail;
-  printf("%-12s %-8s %-16s %-12s %-16s %s\n", "MAC", "ENABLED", "PLATFORM", "IMAGE", "CREDENTIALS", "NAME");
-  for (const Device& d : reg.sorted()) {
-    std::string creds;
-    if (!d.psk.empty()) creds += "psk,";
-    if (!d.password_hash.empty()) creds += "password,";
-    if (!d.cert.empty()) creds += "cert,";
-    if (!creds.empty()) creds.pop_back();
-    printf("%-12s %-8s %-16s %-12.12s %-16s %s\n", d.mac.str().c_str(), d.enabled ? "yes" : "no",
-           d.platform.empty() ? "-" : d.platform.c_str(), d.image.empty() ? "-" : d.image.c_str(),
-           creds.empty() ? "-" : creds.c_str(), d.name.c_str());
-  }
   return kExitOk;
 }
 
@@ -224,7 +212,8 @@ int remove(const Args& a) {
 
 int cmd_device(const std::string& verb, const Args& a) {
   if (verb == "add") return add(a);
-  if (verb == "list") return list(a);
+  if (verb == "list") return device_list(a);
+  if (verb == "show") return device_show(a);
   if (verb == "remove") return remove(a);
   if (verb == "revoke") return revoke(a);
   fprintf(stderr, "otactl: unknown command 'device %s'\n", verb.c_str());

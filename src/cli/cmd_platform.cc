@@ -105,9 +105,11 @@ int cmd_status(const Args& a) {
     if (!r.error.empty()) return fail(r.error);
     j = r.body;
     j["running"] = true;
+    j["rollouts"] = status_rollouts(cfg, &*base, &*token);
   } else {
     auto listed = catalog_list(cfg.catalog_dir);
     j = {{"running", false}, {"images", listed ? listed->size() : 0}};
+    j["rollouts"] = status_rollouts(cfg, nullptr, nullptr);
   }
   if (a.has("--json")) {
     printf("%s\n", j.dump(1).c_str());
@@ -116,11 +118,13 @@ int cmd_status(const Args& a) {
   if (!j["running"].get<bool>()) {
     printf("otad is not running (or serves no admin API); the catalog holds %zu image(s)\n",
            j["images"].get<size_t>());
+    print_status_rollouts(j["rollouts"]);
     return kExitOk;
   }
   printf("otad %s up %lld s: %zu image(s), %zu device(s), %u connection(s), %u download(s) in flight\n",
          j.value("version", "").c_str(), j.value("uptime_s", 0LL), j.value("images", size_t{0}),
          j.value("devices", size_t{0}), j.value("connections", 0u), j.value("downloads_in_flight", 0u));
+  print_status_rollouts(j["rollouts"]);
   return kExitOk;
 }
 

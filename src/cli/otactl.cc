@@ -18,7 +18,7 @@ namespace {
 const char* const kValueFlags[] = {"--config", "--platform", "--version", "--chip",  "--project",
                                    "--size",   "--output",   "--image",   "--name",  "-o",
                                    "--secure-version", "--out", "--host", "--kind", "--token-file", "--match",
-                                   "--max-size"};
+                                   "--max-size", "--percent", "--groups", "--max-concurrent", "--halt-after"};
 
 bool takes_value(const std::string& f) {
   for (const char* v : kValueFlags) {
@@ -41,10 +41,14 @@ void usage(FILE* f) {
           "  platform add NAME [--chip C] [--match PROJECT] [--max-size BYTES]\n"
           "  platform list [--json] | platform remove NAME\n"
           "  status [--json]                    otad's version, uptime, images, devices, downloads\n"
-          "  device add MAC [--platform P] [--image SHA256] [--name TEXT] [--disabled]\n"
-          "             [--psk] [--password [--wpa2]] [--cert [--out DIR]]\n"
+          "  device add MAC [--platform P] [--image SHA256] [--name TEXT] [--chip C]\n"
+          "             [--groups a,b] [--disabled] [--psk] [--password [--wpa2]] [--cert [--out DIR]]\n"
           "                                     register a device; issue its credentials\n"
-          "  device list                        list registered devices\n"
+          "  device list [--json]               registered and seen devices, what they run\n"
+          "  device show MAC [--json]           one device: its state, last download, events\n"
+          "  rollout set PLATFORM --version V --percent P [--groups a,b] [--max-concurrent N]\n"
+          "             [--halt-after N|P%%] [--allow-downgrade] [--paused]\n"
+          "  rollout pause|resume|clear PLATFORM | rollout show [PLATFORM] [--json]\n"
           "  device revoke MAC                  disable a device and drop its credentials\n"
           "  device remove MAC                  remove a device\n"
           "  ca init [--host NAME,...]          create the gateway CA and server certificate\n"
@@ -166,6 +170,11 @@ int main(int argc, char** argv) {
   if (group == "status") {
     a.pos.erase(a.pos.begin());
     return cmd_status(a);
+  }
+  if (group == "rollout" && a.pos.size() >= 2) {
+    const std::string verb = a.pos[1];
+    a.pos.erase(a.pos.begin(), a.pos.begin() + 2);
+    return cmd_rollout(verb, a);
   }
   if (a.pos.size() < 2 || (group != "image" && group != "device" && group != "ca" && group != "platform")) {
     usage(stderr);

@@ -109,16 +109,17 @@ std::string Fleet::maybe_halt(std::string_view sha, int64_t now) {
     char why[160];
     snprintf(why, sizeof why, "%u of %u devices offered failed (halt_after %s)", s.failed, s.offered,
              halt_after_text(r).c_str());
+    const std::string platform = r.platform, version = r.version;
+    std::string out = "rollout " + platform + " " + version + " halted: " + why;
     std::vector<Rollout> next = rollouts_;
     next[i].halted = why;
-    std::string out = "rollout " + r.platform + " " + r.version + " halted: " + why;
-    Status st = save_rollouts(next);
-    if (!st) {
-      // Halted in RAM all the same: serving on would hurt more devices.
-      rollouts_ = std::move(next);
-      out += " (not saved: " + st.error() + ")";
-    }
-    ordered_json j = {{"ev", "halt"}, {"platform", r.platform}, {"version", r.version}, {"why", why}};
+    // In place, not by replacing the vector: a decision in hand may point
+    // at this rollout. Halted in RAM even when the file cannot be written:
+    // serving on would hurt more devices.
+    Status st = rollouts_write(rollouts_path(cfg_.catalog_dir), next);
+    rollouts_[i].halted = why;
+    if (!st) out += " (not saved: " + st.error() + ")";
+    ordered_json j = {{"ev", "halt"}, {"platform", platform}, {"version", version}, {"why", why}};
     std::string e = event(now, members(j));
     return e.empty() ? out : out + "\n" + e;
   }

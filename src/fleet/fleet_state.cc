@@ -85,30 +85,32 @@ std::vector<const DeviceState*> FleetState::sorted() const {
   return v;
 }
 
+nlohmann::json device_state_json(const DeviceState& d) {
+  return {{"mac", d.mac.str()},
+          {"known", d.known},
+          {"first_seen", d.first_seen},
+          {"last_seen", d.last_seen},
+          {"peer", d.peer.view()},
+          {"proto", d.proto.view()},
+          {"version", d.version.view()},
+          {"sketch_md5", d.sketch_md5.view()},
+          {"chip", d.chip.view()},
+          {"chip_exact", d.chip_exact},
+          {"offered", d.offered.view()},
+          {"offered_version", d.offered_version.view()},
+          {"version_before", d.version_before.view()},
+          {"result", last_result_name(d.result)},
+          {"result_bytes", d.result_bytes},
+          {"result_why", d.result_why.view()},
+          {"outcome", inferred_name(d.outcome)},
+          {"completes", d.completes},
+          {"first_complete", d.first_complete},
+          {"aborts", d.aborts}};
+}
+
 std::string FleetState::snapshot(uint64_t event_seq) const {
   json devs = json::array();
-  for (const DeviceState* d : sorted()) {
-    devs.push_back({{"mac", d->mac.str()},
-                    {"known", d->known},
-                    {"first_seen", d->first_seen},
-                    {"last_seen", d->last_seen},
-                    {"peer", d->peer.view()},
-                    {"proto", d->proto.view()},
-                    {"version", d->version.view()},
-                    {"sketch_md5", d->sketch_md5.view()},
-                    {"chip", d->chip.view()},
-                    {"chip_exact", d->chip_exact},
-                    {"offered", d->offered.view()},
-                    {"offered_version", d->offered_version.view()},
-                    {"version_before", d->version_before.view()},
-                    {"result", last_result_name(d->result)},
-                    {"result_bytes", d->result_bytes},
-                    {"result_why", d->result_why.view()},
-                    {"outcome", inferred_name(d->outcome)},
-                    {"completes", d->completes},
-                    {"first_complete", d->first_complete},
-                    {"aborts", d->aborts}});
-  }
+  for (const DeviceState* d : sorted()) devs.push_back(device_state_json(*d));
   json j = {{"otad_state", 1}, {"event_seq", event_seq}, {"devices", std::move(devs)}};
   return j.dump() + "\n";
 }

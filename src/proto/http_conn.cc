@@ -27,6 +27,7 @@ struct Http {
               // when it sent more than its requests)
   } st;
   Outcome outcome;  // of the request in flight, for its record
+  uint16_t status;  // its status, for the record
   bool keep_alive;
   bool device_talking;  // Linger: the device sent bytes after its last request
   uint16_t rx_len, head_len, tx_len, tx_off;
@@ -79,6 +80,7 @@ Next error_and_close(Conn& c, const Context& ctx, int status, const char* why) {
   // Recorded once, with the outcome, when the answer has gone out.
   snprintf(h.line, sizeof h.line, "bad request -> %d: %s", status, why);
   h.outcome = Outcome::BadRequest;
+  h.status = static_cast<uint16_t>(status);
   h.st = Http::St::Respond;
   return {Want::Write, ctx.cfg->http_send_timeout * 1000};
 }
@@ -88,7 +90,7 @@ Next error_and_close(Conn& c, const Context& ctx, int status, const char* why) {
 void finish(Conn& c, const Context& ctx, Outcome o, const char* tail, bool image_fault = false) {
   Http& h = hs(c);
   if (h.line[0]) {
-    ctx.transfers->end(c, {.outcome = o, .image = c.body.image.get(), .bytes = c.body.sent,
+    ctx.transfers->end(c, {.outcome = o, .status = h.status, .image = c.body.image.get(), .bytes = c.body.sent,
                            .started_ms = h.req_ms, .what = h.line, .tail = tail, .image_fault = image_fault});
   }
   h.line[0] = '\0';
@@ -124,7 +126,10 @@ Next abort_request(Conn& c, const Context& ctx, const char* why, bool image_faul
 // Formats r as the answer to req and starts sending it.
 Next respond(Conn& c, const Context& ctx, const Request& req, HttpResponse& r) {
   Http& h = hs(c);
-  h.keep_alive = !r.close && r.status < 400 && req.keep_alive;
+  // The last request a connection may carry says so (Connection: close),
+  // or the client would send another into a closing socket.
+  h.keep_alive = !r.close && r.status < 400 && req.keep_alive && !ctx.draining &&
+                 h.requests + 1 < static_cast<uint32_t>(ctx.cfg->max_requests);
   const bool head_only = req.method == Method::Head;
   size_t n = http_format_head(r, h.keep_alive, head_only, reinterpret_cast<char*>(tx(c, ctx)), kRespHeadMax);
   if (n == 0) {
@@ -147,6 +152,7 @@ Next respond(Conn& c, const Context& ctx, const Request& req, HttpResponse& r) {
            static_cast<int>(std::min<size_t>(target.size(), 40)), target.data(), r.status,
            r.note[0] ? ": " : "", r.note);
   h.outcome = outcome_of(r, c.misdirected);
+  h.status = static_cast<uint16_t>(r.status);
   h.st = Http::St::Respond;
   return {Want::Write, ctx.cfg->http_send_timeout * 1000};
 }

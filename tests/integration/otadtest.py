@@ -120,11 +120,12 @@ class Gateway:
 
     def start(self, wait=True):
         self.log_path = os.path.join(self.dir, "otad.log")
+        readies = len(re.findall(r"ready:", self.log())) if os.path.exists(self.log_path) else 0
         self.logf = open(self.log_path, "ab")
         self.proc = subprocess.Popen([OTAD, "--config", self.config], stderr=self.logf,
                                      stdout=self.logf, cwd=self.dir)
         if wait:
-            self.wait_log(r"ready:", 10)
+            self.wait_log(r"ready:", 10, count=readies + 1)  # this run's, after any earlier run's
         return self
 
     def log(self):
