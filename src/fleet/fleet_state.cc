@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <limits>
 #include <nlohmann/json.hpp>
 
 namespace otad {
@@ -133,10 +134,14 @@ Status FleetState::restore(std::string_view text, uint64_t* event_seq) {
       to->set(e[k].get_ref<const std::string&>());
       return true;
     };
+    // Whole numbers within the field's type, never negative.
     auto num = [&](const char* k, auto* to) -> bool {
+      using T = std::remove_pointer_t<decltype(to)>;
       if (!e.contains(k)) return true;
-      if (!e[k].is_number_integer()) return false;
-      *to = e[k].get<std::remove_pointer_t<decltype(to)>>();
+      if (!e[k].is_number_unsigned()) return false;
+      const uint64_t v = e[k].get<uint64_t>();
+      if (v > static_cast<uint64_t>(std::numeric_limits<T>::max())) return false;
+      *to = static_cast<T>(v);
       return true;
     };
     auto flag = [&](const char* k, bool* to) -> bool {

@@ -10,6 +10,7 @@ import random
 import re
 import signal
 import struct
+import subprocess
 import threading
 import time
 import unittest
@@ -383,6 +384,40 @@ class Fleet(GatewayTest):
             for line in open(path):
                 seqs.append(json.loads(line)["seq"])
         self.assertEqual(sorted(seqs), list(range(min(seqs), max(seqs) + 1)))
+
+    def test_state_and_events_on_a_full_disk(self):
+        g = fleet_gateway(self, flush=1)
+        image = self.two_releases(g)
+        small = os.path.join(g.dir, "small")
+        os.mkdir(small)
+        if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=32k", "tmpfs", small]).returncode != 0:
+            self.skipTest("cannot mount a small tmpfs here (needs root)")
+        self.addCleanup(lambda: subprocess.run(["umount", "-l", small]))
+        cfg = open(g.config).read().replace(f"{g.dir}/state.json", f"{small}/state.json")
+        g.write_config(cfg.replace(f"{g.dir}/events.jsonl", f"{small}/events.jsonl"))
+        g.start()
+        self.assertEqual(api(g, "PUT", "/api/rollouts/demo", {"version": "2.0.0", "percent": 100})[0], 200)
+        d = Device(g)
+        self.assertEqual(d.update(mac_of(0), "1.0.0")[2], image)
+        for _ in range(100):  # the first snapshot, while there is room
+            if os.path.exists(os.path.join(small, "state.json")):
+                break
+            time.sleep(0.05)
+        first = open(os.path.join(small, "state.json")).read()
+        for i in range(1, 300):
+            st, _, body = d.update(mac_of(i), "1.0.0")
+            self.assertEqual((st, body), (200, image))  # serving never stops
+        g.wait_log(r"event log: .*events\.jsonl: No space left on device")
+        self.assertEqual(len(re.findall(r"event log: ", g.log())), 1)  # said once
+        g.wait_log(r"state: .*No space left on device; the previous snapshot stays", timeout=5)
+        # Whole lines only, and the last snapshot written whole.
+        for line in open(os.path.join(small, "events.jsonl")):
+            json.loads(line)
+        self.assertEqual(open(os.path.join(small, "state.json")).read(), first)
+        self.assertEqual([n for n in os.listdir(small) if n.startswith(".") or n.endswith(".tmp")], [])
+        st, r = api(g, "GET", "/api/rollouts/demo")
+        self.assertEqual((r["version"], r["percent"], r["state"]), ("2.0.0", 100, "full"))
+        self.assertEqual(api(g, "GET", "/api/events?since=0")[1]["last"], 300)  # one per transfer, in RAM all the same
 
     def test_unregistered_esp8266_gets_409_from_an_esp32_default(self):
         g = fleet_gateway(self)
