@@ -65,21 +65,25 @@ def proc_figures(pid):
     return hwm, cpu
 
 
+async def read_sha1(r, n, what):
+    """Reads n body bytes; their SHA-1."""
+    h = hashlib.sha1()
+    while n:
+        chunk = await r.read(min(n, 1 << 16))
+        if not chunk:
+            raise RuntimeError(f"{what}: closed early")
+        h.update(chunk)
+        n -= len(chunk)
+    return h.hexdigest()
+
+
 async def tcpboot_device(port, mac, want_sha1, stats):
     r, w = await asyncio.open_connection("127.0.0.1", port)
     w.write(mac)
     await w.drain()
     head = await r.readexactly(24)
-    size = struct.unpack("<I", head[:4])[0]
-    h = hashlib.sha1()
-    left = size
-    while left:
-        chunk = await r.read(min(left, 1 << 16))
-        if not chunk:
-            raise RuntimeError("tcpboot: closed early")
-        h.update(chunk)
-        left -= len(chunk)
-    if h.hexdigest() != want_sha1 or head[4:24].hex() != want_sha1:
+    got = await read_sha1(r, struct.unpack("<I", head[:4])[0], "tcpboot")
+    if got != want_sha1 or head[4:24].hex() != want_sha1:
         raise RuntimeError("tcpboot: wrong bytes")
     w.close()
     stats["served"] += 1
@@ -102,16 +106,9 @@ async def http_device(port, mac, want_sha1, stats):
             continue
         if status != 200:
             raise RuntimeError(f"http: {status}")
-        n = int(hdrs["content-length"])
-        h = hashlib.sha1()
-        while n:
-            chunk = await r.read(min(n, 1 << 16))
-            if not chunk:
-                raise RuntimeError("http: closed early")
-            h.update(chunk)
-            n -= len(chunk)
+        got = await read_sha1(r, int(hdrs["content-length"]), "http")
         w.close()
-        if h.hexdigest() != want_sha1:
+        if got != want_sha1:
             raise RuntimeError("http: wrong bytes")
         stats["served"] += 1
         return

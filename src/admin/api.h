@@ -5,6 +5,8 @@
 #pragma once
 #include <string>
 
+#include <nlohmann/json_fwd.hpp>
+
 #include "http/exchange.h"
 #include "otad/config.h"
 #include "otad/tokens.h"
@@ -28,6 +30,12 @@ bool admin_authorized(const Exchange& x, HttpResponse* out);
 void json_reply(HttpResponse* out, int status, const std::string& json);
 // {"error": why}, and why as the log line's note.
 void json_error(HttpResponse* out, int status, const std::string& why);
+// A small JSON request body (PUT): its length checked (at most max; what and
+// example name it in the refusals), then received like an upload; the
+// route's body handler reads it with json_body_read, which fills the error
+// and returns false when it did not arrive whole or is not JSON.
+void json_body_begin(const Exchange& x, HttpResponse* out, int64_t max, const char* what, const char* example);
+bool json_body_read(Upload* u, int64_t max, nlohmann::json* j, HttpResponse* out);
 
 // Routes (images.cc, platforms_api.cc, status.cc, rollouts_api.cc, devices_api.cc).
 void api_images_list(const Exchange& x, HttpResponse* out);

@@ -2,7 +2,6 @@
 #include <nlohmann/json.hpp>
 
 #include "admin/api.h"
-#include "http/upload.h"
 #include "otad/catalog_store.h"
 #include "otad/fsutil.h"
 #include "otad/inspect.h"
@@ -39,25 +38,13 @@ void api_platforms_list(const Exchange& x, HttpResponse* out) {
 void api_platform_put(const Exchange& x, HttpResponse* out) {
   if (!admin_authorized(x, out)) return;
   if (!catalog_name_ok(x.arg)) return json_error(out, 400, "platform names hold letters, digits and . _ - + only");
-  const int64_t len = x.req.content_length;
-  if (len < 0) return json_error(out, 411, "Content-Length required");
-  if (len > kMaxPlatformJson) return json_error(out, 413, "a platform is described in at most 4096 bytes of JSON");
-  if (len == 0) return json_error(out, 400, "empty body: send {\"chip\": ..., \"max_size\": ..., \"match\": ...}");
-  UploadErr err;
-  std::string why;
-  Upload* u = upload_begin(x.ctx.cfg->catalog_dir, static_cast<uint64_t>(len), &err, &why);
-  if (!u) return json_error(out, err == UploadErr::Busy ? 503 : err == UploadErr::NoSpace ? 507 : 500, why);
-  out->receive = u;
+  json_body_begin(x, out, kMaxPlatformJson, "a platform", "{\"chip\": ..., \"max_size\": ..., \"match\": ...}");
 }
 
 void api_platform_received(const Exchange& x, Upload* u, HttpResponse* out) {
-  std::string why;
-  const bool ok = upload_failed(u, &why) == UploadErr::None && upload_finish(u).ok();
-  auto text = ok ? read_file(upload_path(u), kMaxPlatformJson) : Result<std::string>(Err(why));
-  upload_end(u);
-  if (!text) return json_error(out, 500, text.error());
-  json j = json::parse(*text, nullptr, false);
-  if (j.is_discarded() || !j.is_object()) return json_error(out, 400, "the body is not a JSON object");
+  json j;
+  if (!json_body_read(u, kMaxPlatformJson, &j, out)) return;
+  if (!j.is_object()) return json_error(out, 400, "the body is not a JSON object");
   Platform p;
   p.name = std::string(x.arg);
   for (auto& [k, v] : j.items()) {

@@ -3,8 +3,6 @@
 // and in force for the next request; a refused change leaves the rollouts
 // in force as they were.
 #include "admin/api.h"
-#include "http/upload.h"
-#include "otad/fsutil.h"
 #include "otad/platforms.h"
 #include "otad/fleet_json.h"
 
@@ -61,25 +59,12 @@ void api_rollout_get(const Exchange& x, HttpResponse* out) {
 void api_rollout_put(const Exchange& x, HttpResponse* out) {
   if (!admin_authorized(x, out)) return;
   if (!catalog_name_ok(x.arg)) return json_error(out, 400, "platform names hold letters, digits and . _ - + only");
-  const int64_t len = x.req.content_length;
-  if (len < 0) return json_error(out, 411, "Content-Length required");
-  if (len > kMaxRolloutJson) return json_error(out, 413, "a rollout is described in at most 4096 bytes of JSON");
-  if (len == 0) return json_error(out, 400, "empty body: send {\"version\": ..., \"percent\": ...}");
-  UploadErr err;
-  std::string why;
-  Upload* u = upload_begin(x.ctx.cfg->catalog_dir, static_cast<uint64_t>(len), &err, &why);
-  if (!u) return json_error(out, err == UploadErr::Busy ? 503 : err == UploadErr::NoSpace ? 507 : 500, why);
-  out->receive = u;
+  json_body_begin(x, out, kMaxRolloutJson, "a rollout", "{\"version\": ..., \"percent\": ...}");
 }
 
 void api_rollout_received(const Exchange& x, Upload* u, HttpResponse* out) {
-  std::string why;
-  const bool ok = upload_failed(u, &why) == UploadErr::None && upload_finish(u).ok();
-  auto text = ok ? read_file(upload_path(u), kMaxRolloutJson) : Result<std::string>(Err(why));
-  upload_end(u);
-  if (!text) return json_error(out, 500, text.error());
-  json j = json::parse(*text, nullptr, false);
-  if (j.is_discarded()) return json_error(out, 400, "the body is not JSON");
+  json j;
+  if (!json_body_read(u, kMaxRolloutJson, &j, out)) return;
   Rollout r;
   r.platform = std::string(x.arg);
   if (Status st = rollout_from_json(j, &r); !st) return json_error(out, 400, st.error());

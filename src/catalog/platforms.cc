@@ -3,7 +3,7 @@
 #include <cctype>
 
 #include "otad/fsutil.h"
-#include "otad/ini_strict.h"
+#include "otad/named_sections.h"
 #include "otad/strict_num.h"
 
 namespace otad {
@@ -26,42 +26,24 @@ const Platform* platform_find(const std::vector<Platform>& all, std::string_view
 }
 
 Result<std::vector<Platform>> platforms_read(const std::string& path, std::vector<std::string>* errors) {
-  std::vector<Platform> out;
-  if (!file_exists(path)) return out;
-  std::string cur;
-  IniCallbacks cb;
-  cb.on_section = [&](std::string_view s, int) -> std::string {
-    cur.clear();
-    if (s.substr(0, 9) != "platform ") return "expected [platform NAME]";
-    std::string_view name = s.substr(9);
-    if (!catalog_name_ok(name)) return "platform names hold letters, digits and . _ - + only";
-    if (platform_find(out, name)) return "platform listed twice";
-    cur = std::string(s);
-    out.push_back({});
-    out.back().name = std::string(name);
-    return "";
-  };
-  cb.on_key = [&](std::string_view s, std::string_view k, std::string_view v, int) -> std::string {
-    if (cur.empty() || s != cur) return "key outside a [platform NAME] section";
-    Platform& p = out.back();
-    if (k == "chip") {
-      p.chip = std::string(v);
-    } else if (k == "match") {
-      if (v.size() > 64) return "longer than 64 characters";
-      p.match = std::string(v);
-    } else if (k == "max_size") {
-      auto n = parse_int_strict(v, 0, int64_t{1} << 32);
-      if (!n) return n.error();
-      p.max_size = static_cast<uint64_t>(*n);
-    } else {
-      return "unknown key";
-    }
-    return "";
-  };
-  const size_t before = errors->size();
-  ini_parse_path(path, 1 << 20, cb, errors);
-  if (errors->size() != before) return Err(errors->at(before));
-  return out;
+  return read_named_sections<Platform>(
+      path, "platform", &Platform::name,
+      [](Platform& p, std::string_view k, std::string_view v) -> std::string {
+        if (k == "chip") {
+          p.chip = std::string(v);
+        } else if (k == "match") {
+          if (v.size() > 64) return "longer than 64 characters";
+          p.match = std::string(v);
+        } else if (k == "max_size") {
+          auto n = parse_int_strict(v, 0, int64_t{1} << 32);
+          if (!n) return n.error();
+          p.max_size = static_cast<uint64_t>(*n);
+        } else {
+          return "unknown key";
+        }
+        return "";
+      },
+      errors);
 }
 
 Status platforms_write(const std::string& path, const std::vector<Platform>& platforms) {

@@ -1,8 +1,7 @@
 #include "otad/rollout.h"
 
 #include "otad/fsutil.h"
-#include "otad/ini_strict.h"
-#include "otad/platforms.h"
+#include "otad/named_sections.h"
 #include "otad/strict_num.h"
 
 namespace otad {
@@ -67,67 +66,51 @@ std::string halt_after_text(const Rollout& r) {
 }
 
 Result<std::vector<Rollout>> rollouts_read(const std::string& path, std::vector<std::string>* errors) {
-  std::vector<Rollout> out;
-  if (!file_exists(path)) return out;
-  std::string cur;
-  IniCallbacks cb;
-  cb.on_section = [&](std::string_view s, int) -> std::string {
-    cur.clear();
-    if (s.substr(0, 8) != "rollout ") return "expected [rollout PLATFORM]";
-    std::string_view name = s.substr(8);
-    if (!catalog_name_ok(name)) return "platform names hold letters, digits and . _ - + only";
-    if (rollout_find(out, name)) return "rollout listed twice";
-    cur = std::string(s);
-    out.push_back({});
-    out.back().platform = std::string(name);
-    return "";
-  };
-  cb.on_key = [&](std::string_view s, std::string_view k, std::string_view v, int) -> std::string {
-    if (cur.empty() || s != cur) return "key outside a [rollout PLATFORM] section";
-    Rollout& r = out.back();
-    auto flag = [&](bool* to) -> std::string {
-      auto b = parse_bool_strict(v);
-      if (!b) return b.error();
-      *to = *b;
-      return "";
-    };
-    if (k == "version") {
-      if (!catalog_name_ok(v)) return "not a catalog version";
-      r.version = std::string(v);
-    } else if (k == "percent") {
-      auto n = parse_int_strict(v, 0, 100);
-      if (!n) return n.error();
-      r.percent = static_cast<uint32_t>(*n);
-    } else if (k == "groups") {
-      r.groups = split_words(v);
-      for (const std::string& g : r.groups) {
-        if (!catalog_name_ok(g)) return "group names hold letters, digits and . _ - + only";
-      }
-    } else if (k == "max_concurrent") {
-      auto n = parse_int_strict(v, 0, 65536);
-      if (!n) return n.error();
-      r.max_concurrent = static_cast<uint32_t>(*n);
-    } else if (k == "halt_after") {
-      if (Status st = parse_halt_after(v, &r); !st) return st.error();
-    } else if (k == "allow_downgrade") {
-      return flag(&r.allow_downgrade);
-    } else if (k == "paused") {
-      return flag(&r.paused);
-    } else if (k == "halted") {
-      r.halted = std::string(v);
-    } else if (k == "since") {
-      auto n = parse_int_strict(v, 0, int64_t{1} << 40);
-      if (!n) return n.error();
-      r.since = *n;
-    } else {
-      return "unknown key";
-    }
-    return "";
-  };
-  const size_t before = errors->size();
-  ini_parse_path(path, 1 << 20, cb, errors);
-  if (errors->size() != before) return Err(errors->at(before));
-  for (const Rollout& r : out) {
+  auto out = read_named_sections<Rollout>(
+      path, "rollout", &Rollout::platform,
+      [](Rollout& r, std::string_view k, std::string_view v) -> std::string {
+        auto flag = [&](bool* to) -> std::string {
+          auto b = parse_bool_strict(v);
+          if (!b) return b.error();
+          *to = *b;
+          return "";
+        };
+        if (k == "version") {
+          if (!catalog_name_ok(v)) return "not a catalog version";
+          r.version = std::string(v);
+        } else if (k == "percent") {
+          auto n = parse_int_strict(v, 0, 100);
+          if (!n) return n.error();
+          r.percent = static_cast<uint32_t>(*n);
+        } else if (k == "groups") {
+          r.groups = split_words(v);
+          for (const std::string& g : r.groups) {
+            if (!catalog_name_ok(g)) return "group names hold letters, digits and . _ - + only";
+          }
+        } else if (k == "max_concurrent") {
+          auto n = parse_int_strict(v, 0, 65536);
+          if (!n) return n.error();
+          r.max_concurrent = static_cast<uint32_t>(*n);
+        } else if (k == "halt_after") {
+          if (Status st = parse_halt_after(v, &r); !st) return st.error();
+        } else if (k == "allow_downgrade") {
+          return flag(&r.allow_downgrade);
+        } else if (k == "paused") {
+          return flag(&r.paused);
+        } else if (k == "halted") {
+          r.halted = std::string(v);
+        } else if (k == "since") {
+          auto n = parse_int_strict(v, 0, int64_t{1} << 40);
+          if (!n) return n.error();
+          r.since = *n;
+        } else {
+          return "unknown key";
+        }
+        return "";
+      },
+      errors);
+  if (!out) return out;
+  for (const Rollout& r : *out) {
     if (r.version.empty()) return Err(path + ": rollout " + r.platform + " names no version");
   }
   return out;

@@ -16,18 +16,9 @@ import time
 import unittest
 
 from otadtest import BASE_CONFIG, OTACTL, GatewayTest, free_port, run, tcpboot_fetch
+from test_admin import ADMIN_CONFIG
 
-FLEET_CONFIG = """
-[http]
-enabled = yes
-listen = 127.0.0.1
-port = {http_port}
-[admin]
-enabled = yes
-listen = 127.0.0.1
-port = {admin_port}
-token_file = {dir}/admin-tokens
-[fleet]
+FLEET_CONFIG = ADMIN_CONFIG + """[fleet]
 loop_guard = {loop_guard}
 [state]
 file = {dir}/state.json

@@ -8,23 +8,13 @@
 
 #include "otad/fleet.h"
 #include "otad/fsutil.h"
+#include "release_fixture.h"
 
 using namespace otad;
 
 namespace {
 
-ManifestEntry rel(const char* version, char fill) {
-  ManifestEntry e;
-  e.sha256 = std::string(64, fill);
-  e.md5 = std::string(32, fill);
-  e.platform = "ro";
-  e.version = version;
-  e.kind = "app";
-  e.chip = "esp32c3";
-  e.size = 4096;
-  e.seq = static_cast<uint64_t>(fill);
-  return e;
-}
+ManifestEntry rel(const char* version, char fill) { return release_entry("ro", version, fill, "esp32c3"); }
 
 struct World {
   char dir[32] = "/tmp/otad-fleet-XXXXXX";

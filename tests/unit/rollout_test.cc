@@ -6,22 +6,14 @@
 #include <set>
 
 #include "otad/decision.h"
+#include "release_fixture.h"
 
 using namespace otad;
 
 namespace {
 
 ManifestEntry rel(const char* version, char fill, const char* platform = "ro") {
-  ManifestEntry e;
-  e.sha256 = std::string(64, fill);
-  e.md5 = std::string(32, fill);
-  e.platform = platform;
-  e.version = version;
-  e.kind = "app";
-  e.chip = "esp32";
-  e.size = 4096;
-  e.seq = static_cast<uint64_t>(fill);
-  return e;
+  return release_entry(platform, version, fill);
 }
 
 // The first MAC (24:00:00:00:xx:xx) whose bucket for ro 2.0.0 satisfies want.
@@ -272,7 +264,7 @@ TEST(Rollout, FileRoundTripsAndRefusesWithFileAndLine) {
   const Bad bad[] = {
       {"[rollout demo]\nversion = 1.0.0\npercent = 101\n", ":3:"},
       {"[rollout demo]\nversion = 1.0.0\ncolour = red\n", ":3: rollout demo.colour: unknown key"},
-      {"[demo]\nversion = 1.0.0\n", ":1: [demo]: expected [rollout PLATFORM]"},
+      {"[demo]\nversion = 1.0.0\n", ":1: [demo]: expected [rollout NAME]"},
       {"[rollout demo]\npercent = 5\n", "names no version"},
       {"[rollout demo]\nversion = 1.0.0\nhalt_after = 101%\n", ":3: rollout demo.halt_after: "},
       {"[rollout demo]\nversion = 1.0.0\n[rollout demo]\nversion = 2.0.0\n", ":3: [rollout demo]: rollout listed twice"},
