@@ -459,8 +459,8 @@ void session_done(Dev& d, Tls& t, const Opts& o) {
   mbedtls_ssl_session_init(&got);
   if (mbedtls_ssl_get_session(d.ssl, &got) == 0) {
 #if MBEDTLS_VERSION_NUMBER >= 0x03040000
-    const unsigned char* id = mbedtls_ssl_session_get_id(&got);
-    const unsigned char* want = mbedtls_ssl_session_get_id(&t.session);
+    const unsigned char* id = *mbedtls_ssl_session_get_id(&got);  // a pointer to the 32-byte array
+    const unsigned char* want = *mbedtls_ssl_session_get_id(&t.session);
     const size_t len = mbedtls_ssl_session_get_id_len(&got);
     d.resumed = t.have_session && len && len == mbedtls_ssl_session_get_id_len(&t.session) && !memcmp(id, want, len);
 #else

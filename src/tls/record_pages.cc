@@ -4,8 +4,11 @@
 // 34 KB resident for good. A device that is downloading sends next to
 // nothing after its handshake, and an idle pool entry needs no bytes at
 // all: their pages go back to the kernel and read as zeros when touched
-// again. Only pages wholly inside a buffer are released. mbedTLS 3.x hides
-// these fields (and has MBEDTLS_SSL_VARIABLE_BUFFER_LENGTH for the purpose).
+// again. Only pages wholly inside a buffer are released. mbedTLS 3.x marks
+// these fields private; Debian's and OpenWrt's 3.6 builds keep the same
+// fixed buffers (MBEDTLS_SSL_VARIABLE_BUFFER_LENGTH off), so the same pages
+// are released there, through the private names.
+#define MBEDTLS_ALLOW_PRIVATE_ACCESS
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -27,25 +30,30 @@ void release_pages(unsigned char* from, unsigned char* to) {
 
 }  // namespace
 
+#if MBEDTLS_VERSION_NUMBER >= 0x03000000 && defined(MBEDTLS_SSL_VARIABLE_BUFFER_LENGTH)
+// Buffers sized per connection: mbedTLS shrinks them itself.
+void release_input_tail(mbedtls_ssl_context&) {}
+void release_buffers(mbedtls_ssl_context&) {}
+#else
+#if MBEDTLS_VERSION_NUMBER >= 0x03000000
+#define F(x) MBEDTLS_PRIVATE(x)
+#else
+#define F(x) x
+#endif
+
 // After the handshake: the input buffer beyond what mbedTLS still holds.
 void release_input_tail(mbedtls_ssl_context& ssl) {
-#if MBEDTLS_VERSION_NUMBER < 0x03000000
-  unsigned char* used = std::max(ssl.in_hdr + ssl.in_left, ssl.in_msg + ssl.in_msglen);
-  release_pages(used, ssl.in_buf + MBEDTLS_SSL_IN_CONTENT_LEN);
-#else
-  (void)ssl;
-#endif
+  unsigned char* used = std::max(ssl.F(in_hdr) + ssl.F(in_left), ssl.F(in_msg) + ssl.F(in_msglen));
+  release_pages(used, ssl.F(in_buf) + MBEDTLS_SSL_IN_CONTENT_LEN);
 }
 
 // A context going back to the pool: both buffers (the next session reset
 // zeroes them anyway).
 void release_buffers(mbedtls_ssl_context& ssl) {
-#if MBEDTLS_VERSION_NUMBER < 0x03000000
-  release_pages(ssl.in_buf, ssl.in_buf + MBEDTLS_SSL_IN_CONTENT_LEN);
-  release_pages(ssl.out_buf, ssl.out_buf + MBEDTLS_SSL_OUT_CONTENT_LEN);
-#else
-  (void)ssl;
-#endif
+  release_pages(ssl.F(in_buf), ssl.F(in_buf) + MBEDTLS_SSL_IN_CONTENT_LEN);
+  release_pages(ssl.F(out_buf), ssl.F(out_buf) + MBEDTLS_SSL_OUT_CONTENT_LEN);
 }
+#undef F
+#endif
 
 }  // namespace otad

@@ -136,7 +136,7 @@ int ticket_write_cb(void* p, const mbedtls_ssl_session* session, unsigned char* 
   // A ticket holding the client certificate is ~600 bytes and mbedTLS cannot
   // split a handshake message across records: under a small negotiated max
   // fragment length the device gets no ticket (an empty one) instead.
-  if (g_handshaking && mbedtls_ssl_get_output_max_frag_len(&g_handshaking->ssl) < 4096) {
+  if (g_handshaking && mbedtls_ssl_get_max_out_record_payload(&g_handshaking->ssl) < 4096) {
     return MBEDTLS_ERR_SSL_FEATURE_UNAVAILABLE;
   }
   return mbedtls_ssl_ticket_write(p, session, start, end, tlen, lifetime);
@@ -258,10 +258,16 @@ const char* TlsServer::error_text(int err) {
   mbedtls_strerror(err, buf, sizeof buf);
   // mbedTLS's words for a negotiation failure point at its debug log, which
   // an operator does not have; point at the keys that decide it instead.
-  if (err == MBEDTLS_ERR_SSL_NO_CIPHER_CHOSEN || err == MBEDTLS_ERR_SSL_NO_USABLE_CIPHERSUITE) {
+#if MBEDTLS_VERSION_NUMBER >= 0x03000000
+  // 3.x says HANDSHAKE_FAILURE for every negotiation failure.
+  const bool no_suite = err == MBEDTLS_ERR_SSL_HANDSHAKE_FAILURE, no_usable = false;
+#else
+  const bool no_suite = err == MBEDTLS_ERR_SSL_NO_CIPHER_CHOSEN, no_usable = err == MBEDTLS_ERR_SSL_NO_USABLE_CIPHERSUITE;
+#endif
+  if (no_suite || no_usable) {
     size_t n = strlen(buf);
     snprintf(buf + n, sizeof buf - n, " [the device's offer fits none of https.ciphersuites, https.groups%s]",
-             err == MBEDTLS_ERR_SSL_NO_USABLE_CIPHERSUITE ? ", or it lacks P-256 for the certificate" : "");
+             no_usable ? ", or it lacks P-256 for the certificate" : "");
   }
   return buf;
 }
