@@ -55,6 +55,7 @@ struct Config {
   std::string ciphersuites;
   std::string cipher_order;  // auto | listed
   std::string groups;  // ECDHE groups offered, space-separated, preferred first
+  std::string tls_versions;  // "1.2", "1.3" or both
   int64_t max_tls_connections;
   int64_t max_handshakes;
   int64_t handshake_timeout;
@@ -101,6 +102,9 @@ struct KeySpec {
   const char* unit;
   const char* help;
   std::variant<int64_t Config::*, bool Config::*, std::string Config::*> field;
+  // Words: a further check of the whole value (what this build supports);
+  // returns a reason, or "" to accept.
+  std::string (*check)(std::string_view value) = nullptr;
 };
 
 const std::vector<KeySpec>& config_table();

@@ -14,6 +14,20 @@ namespace {
 
 using C = Config;
 
+#if OTAD_TLS13
+constexpr const char* kTlsVersionsDefault = "1.2 1.3";
+#else
+constexpr const char* kTlsVersionsDefault = "1.2";
+#endif
+
+// A build-dependent choice, refused where it is read (file:line).
+std::string tls_versions_check(std::string_view v) {
+  if (!OTAD_TLS13 && v.find("1.3") != std::string_view::npos) {
+    return "'1.3': this otad's mbedTLS has no TLS 1.3 (it needs mbedTLS 3.x built with it)";
+  }
+  return "";
+}
+
 // The table. conf/otad.ini documents the same keys; a unit test checks that
 // the two agree, so neither can drift.
 const std::vector<KeySpec> kTable = {
@@ -141,6 +155,10 @@ const std::vector<KeySpec> kTable = {
      "devices (ESP-IDF 4.x) list X25519 twelfth: they get P-256, and 'x25519' alone refuses "
      "them. Every device must offer P-256 too, the curve of the gateway's certificate.",
      &C::groups},
+    {"https", "tls_versions", KeyType::Words, 0, 0, "1.2|1.3", kTlsVersionsDefault, false, nullptr,
+     "TLS versions offered. 1.3 needs an mbedTLS 3.x built with it (OpenWrt's and Debian trixie's 3.6 are); "
+     "keep 1.2 for ESP8266 (BearSSL) and ESP-IDF 4.x devices, which speak nothing newer.",
+     &C::tls_versions, tls_versions_check},
     {"https", "max_tls_connections", KeyType::Int, 1, 65536, nullptr, "256", false, "connections",
      "Fixed pool of TLS contexts; when all are busy, HTTPS stops accepting until one frees. With "
      "Debian's mbedTLS a downloading device costs about 27 KiB of RAM, a context once idle about "
@@ -281,6 +299,9 @@ std::string set_value(Config& c, const KeySpec& k, std::string_view v) {
         i = j + 1;
       }
       if (seen.empty()) return "must name at least one of " + std::string(k.choices);
+      if (k.check) {
+        if (std::string why = k.check(v); !why.empty()) return why;
+      }
       c.*std::get<std::string C::*>(k.field) = std::string(v);
       return "";
     }

@@ -1,5 +1,6 @@
 // otad: the OTA update gateway daemon. Wires the listeners' table of config
 // sections to protocols and transports and hands them to the reactor.
+#include <event2/event.h>
 #include <signal.h>
 #include <sys/resource.h>
 
@@ -95,7 +96,10 @@ int main(int argc, char** argv) {
       for (const auto& [short_name, name] : tls_suite_names()) printf("%-24s %s\n", short_name.c_str(), name.c_str());
       return 0;
     } else if (a == "--version") {
-      printf("otad %s (%s)\n", OTAD_VERSION, tls_library_version().c_str());
+      // What this binary runs with: for bug reports and for tests that
+      // depend on the TLS library.
+      printf("otad %s\n%s (TLS %s)\nlibevent %s\nlisteners: tcpboot, http, https, admin\nlog: stderr, syslog\n",
+             OTAD_VERSION, tls_library_version().c_str(), OTAD_TLS13 ? "1.2, 1.3" : "1.2", event_get_version());
       return 0;
     } else if (a == "--help" || a == "-h") {
       usage(stdout);
@@ -171,6 +175,7 @@ int main(int argc, char** argv) {
       }
       tls.push_back(std::move(*t));
       LOG_INFO("%s: %s", l.section, tls_summary(*tls.back()).c_str());
+      if (!tls_summary13(*tls.back()).empty()) LOG_INFO("%s: %s", l.section, tls_summary13(*tls.back()).c_str());
       for (const std::string& w : tls_warnings(*tls.back())) LOG_WARN("%s", w.c_str());
       spec.pool = &tls_pool(*tls.back());
     }

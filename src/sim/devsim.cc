@@ -62,6 +62,7 @@ struct Opts {
   Mode mode = Mode::Tcpboot;
   bool tls = false, head_only = false, verify = true;
   bool discard = false;  // --verify discard: bodies dropped unread (see the top of the file)
+  bool tls13 = false;    // --tls13: offer TLS 1.3 as well (default 1.2 only, as ESP8266 and ESP-IDF 4.x devices)
   std::string host = "127.0.0.1", path = "/", expect_sha1, ca, cert, key, psk_id, psk_hex, suite;
   int port = 8123;
   int devices = 1;
@@ -405,6 +406,11 @@ bool setup_tls(Tls& t, const Opts& o) {
                                   MBEDTLS_SSL_PRESET_DEFAULT)) {
     return false;
   }
+#if MBEDTLS_VERSION_NUMBER >= 0x03000000
+  mbedtls_ssl_conf_max_tls_version(&t.conf, o.tls13 ? MBEDTLS_SSL_VERSION_TLS1_3 : MBEDTLS_SSL_VERSION_TLS1_2);
+#else
+  if (o.tls13) return false;  // no TLS 1.3 in this mbedTLS
+#endif
   mbedtls_ssl_conf_rng(&t.conf, mbedtls_ctr_drbg_random, &t.drbg);
   if (!o.ca.empty()) {
     if (mbedtls_x509_crt_parse_file(&t.ca, o.ca.c_str())) return false;
@@ -485,7 +491,7 @@ void usage() {
                   "       [--suite NAME] [--host H] [--mac-base HEX12] [--expect-sha1 HEX]\n"
                   "       [--expect-size N] [--rate B/s] [--esp-tcp] [--timeout S]\n"
                   "       [--verify sha1|none|discard] [--session-out F | --session-in F]\n"
-                  "       [--server-name NAME]\n");
+                  "       [--server-name NAME] [--tls13]\n");
   exit(2);
 }
 
@@ -513,6 +519,10 @@ int main(int argc, char** argv) {
     }
     if (a == "--esp-tcp") {
       o.esp_tcp = true;
+      continue;
+    }
+    if (a == "--tls13") {
+      o.tls13 = true;
       continue;
     }
     if (i + 1 >= argc) usage();

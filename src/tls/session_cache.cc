@@ -1,5 +1,8 @@
 // Resumption by session ID (RFC 5246 §7.3) for devices that take no
-// tickets: the mbedTLS callbacks over the fixed SessionStore.
+// tickets: the mbedTLS callbacks over the fixed SessionStore. The lookup
+// needs the suite negotiated so far, which mbedTLS 3.x keeps in a private
+// field (it compares the two itself only after the callback returns).
+#define MBEDTLS_ALLOW_PRIVATE_ACCESS
 #include <mbedtls/platform_util.h>
 #include <mbedtls/ssl.h>
 #include <mbedtls/version.h>
@@ -31,15 +34,11 @@ int cache_store(TlsServer* s, const unsigned char* id, size_t id_len, const mbed
   const char* psk_mac = nullptr;
   uint8_t cred[32] = {};
   if (t && t->psk_used) {
-#if MBEDTLS_VERSION_NUMBER >= 0x03000000
-    return 0;  // 3.x: the lookup cannot see the suite negotiated (see cache_get)
-#else
     auto mac = parse_mac(t->proven.mac);
     const Device* d = mac ? s->registry->find(*mac) : nullptr;
     if (!d) return 0;
     psk_digest(d->psk, cred);
     psk_mac = t->proven.mac;
-#endif
   }
   unsigned char blob[SessionStore::kBlobMax];
   size_t len = 0;
@@ -71,34 +70,26 @@ const SessionStore::Entry* cache_load(TlsServer* s, const unsigned char* id, siz
   return e;
 }
 
+#if MBEDTLS_VERSION_NUMBER >= 0x03000000
+#define F(x) MBEDTLS_PRIVATE(x)
+#else
+#define F(x) x
+#endif
+
 // mbedTLS hands the lookup a fresh session holding only the id, and after
 // it returns compares the cached suite with the one negotiated, resuming
-// only if they match.
-#if MBEDTLS_VERSION_NUMBER >= 0x03000000
-int cache_set(void* p, const unsigned char* id, size_t id_len, const mbedtls_ssl_session* session) {
-  return cache_store(static_cast<TlsServer*>(p), id, id_len, session);
-}
-// 3.x hides the negotiated suite from us, so a PSK session, whose identity
-// would be set here whether or not it then resumes, is never cached there
-// (cache_store); a certificate is checked after resumption in any case.
-int cache_get(void* p, const unsigned char* id, size_t id_len, mbedtls_ssl_session* session) {
-  return cache_load(static_cast<TlsServer*>(p), id, id_len, session) ? 0 : 1;
-}
-#else
-int cache_set(void* p, const mbedtls_ssl_session* session) {
-  return cache_store(static_cast<TlsServer*>(p), session->id, session->id_len, session);
-}
-// 2.x: the suite negotiated is visible here, so the comparison is made
-// first and a PSK session's device is named only when it will resume.
-int cache_get(void* p, mbedtls_ssl_session* session) {
+// only if they match. The comparison is made here first, so a PSK
+// session's device is named only when it will resume.
+int cache_lookup(TlsServer* s, const unsigned char* id, size_t id_len, mbedtls_ssl_session* session) {
   TlsConn* t = g_handshaking;
   if (!t) return 1;
-  const SessionStore::Entry* e = cache_load(static_cast<TlsServer*>(p), session->id, session->id_len, session);
+  const SessionStore::Entry* e = cache_load(s, id, id_len, session);
   if (!e) return 1;
-  if (session->ciphersuite != t->ssl.session_negotiate->ciphersuite ||
-      session->compression != t->ssl.session_negotiate->compression) {
-    return 1;  // mbedTLS frees session
-  }
+  const mbedtls_ssl_session* negotiated = t->ssl.F(session_negotiate);
+  if (session->F(ciphersuite) != negotiated->F(ciphersuite)) return 1;  // mbedTLS frees session
+#if MBEDTLS_VERSION_NUMBER < 0x03000000
+  if (session->compression != negotiated->compression) return 1;
+#endif
   if (e->psk_mac[0]) {
     t->psk_used = true;
     t->proven.proof = Proof::Psk;
@@ -106,6 +97,22 @@ int cache_get(void* p, mbedtls_ssl_session* session) {
     memcpy(t->claimed, e->psk_mac, sizeof t->claimed);
   }
   return 0;
+}
+#undef F
+
+#if MBEDTLS_VERSION_NUMBER >= 0x03000000
+int cache_set(void* p, const unsigned char* id, size_t id_len, const mbedtls_ssl_session* session) {
+  return cache_store(static_cast<TlsServer*>(p), id, id_len, session);
+}
+int cache_get(void* p, const unsigned char* id, size_t id_len, mbedtls_ssl_session* session) {
+  return cache_lookup(static_cast<TlsServer*>(p), id, id_len, session);
+}
+#else
+int cache_set(void* p, const mbedtls_ssl_session* session) {
+  return cache_store(static_cast<TlsServer*>(p), session->id, session->id_len, session);
+}
+int cache_get(void* p, mbedtls_ssl_session* session) {
+  return cache_lookup(static_cast<TlsServer*>(p), session->id, session->id_len, session);
 }
 #endif
 

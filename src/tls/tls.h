@@ -32,6 +32,8 @@ TransportPool& tls_pool(TlsServer& s);
 // The cipher-suite preference in force and, with cipher_order = auto, the
 // speeds that chose it.
 const std::string& tls_summary(const TlsServer& s);
+// The TLS 1.3 suites in order, or "" when 1.3 is not offered.
+const std::string& tls_summary13(const TlsServer& s);
 // Start-up warnings about the certificate: what devices will trip over.
 const std::vector<std::string>& tls_warnings(const TlsServer& s);
 // "mbedTLS 2.28.3": the library otad runs with.

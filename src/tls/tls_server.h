@@ -55,6 +55,7 @@ class TlsServer final : public Transport, public TransportPool {
   mbedtls_ssl_ticket_context ticket;
   std::vector<int> suites;
   std::string summary;  // the suite order and why, for the start-up log
+  std::string summary13;  // the TLS 1.3 suite order, if 1.3 is offered
   std::vector<std::string> warnings;  // what devices will trip over, for the start-up log
 #if MBEDTLS_VERSION_NUMBER >= 0x03010000
   std::vector<uint16_t> groups;

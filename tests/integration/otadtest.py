@@ -16,6 +16,17 @@ import unittest
 OTAD = os.environ.get("OTAD_BIN", "../../build/otad")
 OTACTL = os.environ.get("OTACTL_BIN", "../../build/otactl")
 SIM = os.environ.get("OTAD_SIM_BIN", "../../build/otad-sim")
+
+
+def _mbedtls_version():
+    """The mbedTLS otad runs with, from otad --version: (major, minor)."""
+    out = subprocess.run([OTAD, "--version"], capture_output=True, text=True).stdout
+    m = re.search(r"mbedTLS (\d+)\.(\d+)", out)
+    return (int(m.group(1)), int(m.group(2))) if m else (0, 0)
+
+
+MBEDTLS = _mbedtls_version()
+TLS13 = "TLS 1.2, 1.3" in subprocess.run([OTAD, "--version"], capture_output=True, text=True).stdout
 SOURCE = os.environ.get("OTAD_SOURCE_DIR", "../..")
 FIXTURES = os.environ.get("OTAD_FIXTURES", "../../../shared/fixtures/firmware")
 OTAD, OTACTL, SIM, SOURCE, FIXTURES = map(os.path.abspath, (OTAD, OTACTL, SIM, SOURCE, FIXTURES))
