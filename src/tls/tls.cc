@@ -130,16 +130,35 @@ int psk_identity_cb(void* p, mbedtls_ssl_context* ssl, const unsigned char* id, 
 
 // Tickets carry no PSK identity, so a PSK session resumed from one could not
 // name its device: PSK handshakes get no ticket (they are cheap anyway).
+// A ticket holding the client certificate is ~600 bytes and mbedTLS cannot
+// split a handshake message across records: under a small negotiated max
+// fragment length the device gets no ticket either. TLS 1.2 says so with an
+// empty ticket. TLS 1.3 has none (a failed write would end the handshake):
+// there the device gets a few random bytes that ticket_parse_cb will not
+// take, and it resumes with a full handshake, its PSK named again.
 int ticket_write_cb(void* p, const mbedtls_ssl_session* session, unsigned char* start, const unsigned char* end,
                     size_t* tlen, uint32_t* lifetime) {
-  if (g_handshaking && g_handshaking->psk_used) return MBEDTLS_ERR_SSL_FEATURE_UNAVAILABLE;
-  // A ticket holding the client certificate is ~600 bytes and mbedTLS cannot
-  // split a handshake message across records: under a small negotiated max
-  // fragment length the device gets no ticket (an empty one) instead.
-  if (g_handshaking && mbedtls_ssl_get_max_out_record_payload(&g_handshaking->ssl) < 4096) {
-    return MBEDTLS_ERR_SSL_FEATURE_UNAVAILABLE;
+  const bool no_ticket = g_handshaking && (g_handshaking->psk_used ||
+                                           mbedtls_ssl_get_max_out_record_payload(&g_handshaking->ssl) < 4096);
+  if (!no_ticket) return mbedtls_ssl_ticket_write(p, session, start, end, tlen, lifetime);
+#if defined(MBEDTLS_SSL_PROTO_TLS1_3)
+  if (mbedtls_ssl_get_version_number(&g_handshaking->ssl) == MBEDTLS_SSL_VERSION_TLS1_3 && end - start >= 16) {
+    TlsServer* s = g_handshaking->server;
+    if (mbedtls_ctr_drbg_random(&s->drbg, start, 16) != 0) return MBEDTLS_ERR_SSL_FEATURE_UNAVAILABLE;
+    *tlen = 16;
+    *lifetime = 60;
+    return 0;
   }
-  return mbedtls_ssl_ticket_write(p, session, start, end, tlen, lifetime);
+#endif
+  return MBEDTLS_ERR_SSL_FEATURE_UNAVAILABLE;
+}
+
+// A ticket that does not parse (one of those random ones, or one from a
+// rotated key) is "not ours": TLS 1.3 then tries the device's next identity
+// (its PSK) instead of ending the handshake.
+int ticket_parse_cb(void* p, mbedtls_ssl_session* session, unsigned char* buf, size_t len) {
+  const int r = mbedtls_ssl_ticket_parse(p, session, buf, len);
+  return r == 0 || r == MBEDTLS_ERR_SSL_SESSION_TICKET_EXPIRED ? r : MBEDTLS_ERR_SSL_INVALID_MAC;
 }
 
 IoResult TlsServer::step(TlsConn& t) {

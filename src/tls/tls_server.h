@@ -102,6 +102,7 @@ extern TlsConn* g_handshaking;
 int psk_identity_cb(void* p, mbedtls_ssl_context* ssl, const unsigned char* id, size_t len);
 int ticket_write_cb(void* p, const mbedtls_ssl_session* session, unsigned char* start, const unsigned char* end,
                     size_t* tlen, uint32_t* lifetime);
+int ticket_parse_cb(void* p, mbedtls_ssl_session* session, unsigned char* buf, size_t len);
 
 // Resumption by session ID from a fixed table of `slots` sessions, each
 // valid for lifetime_s seconds (session_cache.cc).

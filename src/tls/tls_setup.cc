@@ -106,9 +106,11 @@ Result<TlsServerPtr> tls_server_new(const Config& cfg, Auth auth, const Registry
 #if defined(MBEDTLS_SSL_PROTO_TLS1_3)
   mbedtls_ssl_conf_min_tls_version(&s->conf, tls12 ? MBEDTLS_SSL_VERSION_TLS1_2 : MBEDTLS_SSL_VERSION_TLS1_3);
   mbedtls_ssl_conf_max_tls_version(&s->conf, tls13 ? MBEDTLS_SSL_VERSION_TLS1_3 : MBEDTLS_SSL_VERSION_TLS1_2);
-  // PSK with and without ECDHE, and ECDHE with a certificate: what the auth
-  // policy allows, as in 1.2.
-  mbedtls_ssl_conf_tls13_key_exchange_modes(&s->conf, MBEDTLS_SSL_TLS1_3_KEY_EXCHANGE_MODE_ALL);
+  // The key exchanges the auth policy allows, as the 1.2 suites do: PSK
+  // (with and without ECDHE) for psk, ECDHE with the certificate for cert.
+  mbedtls_ssl_conf_tls13_key_exchange_modes(&s->conf, auth == Auth::Psk    ? MBEDTLS_SSL_TLS1_3_KEY_EXCHANGE_MODE_PSK_ALL
+                                                      : auth == Auth::Cert ? MBEDTLS_SSL_TLS1_3_KEY_EXCHANGE_MODE_EPHEMERAL
+                                                                           : MBEDTLS_SSL_TLS1_3_KEY_EXCHANGE_MODE_ALL);
 #else
   mbedtls_ssl_conf_min_tls_version(&s->conf, MBEDTLS_SSL_VERSION_TLS1_2);
   mbedtls_ssl_conf_max_tls_version(&s->conf, MBEDTLS_SSL_VERSION_TLS1_2);
@@ -247,7 +249,7 @@ Result<TlsServerPtr> tls_server_new(const Config& cfg, Auth auth, const Registry
     r = mbedtls_ssl_ticket_setup(&s->ticket, mbedtls_ctr_drbg_random, &s->drbg, MBEDTLS_CIPHER_AES_256_GCM,
                                  static_cast<uint32_t>(cfg.ticket_lifetime));
     if (r) return Err("https: session tickets: " + mbed_err(r));
-    mbedtls_ssl_conf_session_tickets_cb(&s->conf, ticket_write_cb, mbedtls_ssl_ticket_parse, &s->ticket);
+    mbedtls_ssl_conf_session_tickets_cb(&s->conf, ticket_write_cb, ticket_parse_cb, &s->ticket);
   }
   if (cfg.session_cache > 0) session_cache_attach(*s, static_cast<size_t>(cfg.session_cache), cfg.ticket_lifetime);
   s->max_handshakes = static_cast<size_t>(cfg.max_handshakes);
