@@ -2,7 +2,11 @@
 # Sets up, builds (warnings are errors) and runs every test under CTest:
 # unit tests, fuzz-corpus replays and loopback tests of the real binaries.
 # Then the same tests again on a build with AddressSanitizer and UBSan, where
-# any report fails its test (OTAD_TEST_SANITIZE=0 leaves that pass out).
+# any report fails its test (OTAD_TEST_SANITIZE=0 leaves that pass out), and
+# on a build against mbedTLS 3.6 with TLS 1.3 (Debian trixie's packages,
+# unpacked into .deps/ by contrib/mbedtls36.sh; OTAD_TEST_MBEDTLS36=0 leaves
+# it out), and cross-built for the architectures in OTAD_TEST_CROSS (e.g.
+# "armhf s390x"; CI sets it), each run under qemu by contrib/cross.sh.
 # Extra arguments go to both ctest runs (e.g. -R https).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,3 +21,14 @@ if [ "${OTAD_TEST_SANITIZE:-1}" != 0 ]; then
   cmake --build build-asan -j"$(nproc)"
   (cd build-asan && ctest --output-on-failure -j"$(nproc)" "$@")
 fi
+if [ "${OTAD_TEST_MBEDTLS36:-1}" != 0 ]; then
+  echo "== again against mbedTLS 3.6, TLS 1.3 on (build-mbedtls36)"
+  prefix=$(contrib/mbedtls36.sh)
+  cmake -S . -B build-mbedtls36 -DCMAKE_BUILD_TYPE=RelWithDebInfo -DOTAD_WERROR=ON -DOTAD_MBEDTLS_PREFIX="$prefix" >/dev/null
+  cmake --build build-mbedtls36 -j"$(nproc)"
+  (cd build-mbedtls36 && ctest --output-on-failure -j"$(nproc)" "$@")
+fi
+for arch in ${OTAD_TEST_CROSS:-}; do
+  echo "== cross-built for $arch, run under qemu-$arch-static (build-$arch)"
+  contrib/cross.sh "$arch" "$@"
+done

@@ -30,6 +30,9 @@ struct ManifestEntry {
   bool operator==(const ManifestEntry&) const = default;
 };
 
+// Largest size a manifest may name, on every host.
+constexpr int64_t kMaxManifestSize = (int64_t{1} << 31) - 1;
+
 Result<std::vector<ManifestEntry>> manifest_read(const std::string& path,
                                                  std::vector<std::string>* errors);
 Status manifest_write(const std::string& path, const std::vector<ManifestEntry>& entries);

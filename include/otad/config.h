@@ -18,6 +18,7 @@ struct Config {
   int64_t shutdown_grace;   // seconds in-flight transfers get after SIGTERM
   int64_t send_buffer;      // SO_SNDBUF of device connections; 0 = the kernel's autotuning
   std::string log_level;
+  std::string log_target;  // stderr | syslog
   std::string pid_file;
   // [catalog]
   std::string catalog_dir;

@@ -1,4 +1,6 @@
-// Level-gated logging to stderr. Nothing is formatted when a level is off.
+// Level-gated logging to stderr, or to syslog (facility daemon, ident otad:
+// [server] log = syslog, for routers whose logd collects it). Nothing is
+// formatted when a level is off.
 // Connection code prefixes every line with "conn#ID PEER mac=..." itself.
 #pragma once
 #include <string_view>
@@ -8,6 +10,7 @@ namespace otad {
 enum class LogLevel { Error = 0, Warn = 1, Info = 2, Debug = 3 };
 
 void log_set_level(LogLevel level);
+void log_to_syslog(bool on);
 LogLevel log_level();
 bool log_level_from_name(std::string_view name, LogLevel* out);
 void log_write(LogLevel level, const char* fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -27,8 +27,10 @@ uint64_t seed_of(const ImageSpec& spec) {
   uint8_t h[32];
   std::string k = spec.chip + "/" + spec.project + "/" + spec.version;
   sha256_bytes({reinterpret_cast<const uint8_t*>(k.data()), k.size()}, h);
-  uint64_t s;
-  memcpy(&s, h, sizeof s);
+  // Little-endian on every host: the same spec makes the same bytes on
+  // s390x as on x86.
+  uint64_t s = 0;
+  for (int i = 7; i >= 0; --i) s = s << 8 | h[i];
   return s;
 }
 

@@ -68,8 +68,11 @@ Result<std::vector<ManifestEntry>> manifest_read(const std::string& path,
     if (cur.empty() || s != cur) return "key outside an [image N] section";
     ManifestEntry& e = out.back();
     if (k == "size") {
-      auto n = parse_int_strict(v, 1, int64_t{1} << 40);
-      if (!n) return n.error();
+      // The same bound on every host: tcpboot announces a u32, and a
+      // 32-bit gateway's offsets and sizes stay exact below 2 GiB. No ESP
+      // image comes near it (their flash is at most 32 MiB).
+      auto n = parse_int_strict(v, 1, kMaxManifestSize);
+      if (!n) return n.error() + " (an image is at most 2 GiB - 1)";
       e.size = static_cast<uint64_t>(*n);
       return "";
     }

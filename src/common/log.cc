@@ -4,12 +4,21 @@
 #include <cstdio>
 #include <ctime>
 #include <sys/time.h>
+#include <syslog.h>
 
 namespace otad {
 namespace {
 LogLevel g_level = LogLevel::Info;
+bool g_syslog = false;
 const char* const kNames[] = {"error", "warn", "info", "debug"};
+const int kPriorities[] = {LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG};
 }  // namespace
+
+void log_to_syslog(bool on) {
+  if (on && !g_syslog) openlog("otad", LOG_PID | LOG_NDELAY, LOG_DAEMON);
+  if (!on && g_syslog) closelog();
+  g_syslog = on;
+}
 
 void log_set_level(LogLevel level) { g_level = level; }
 LogLevel log_level() { return g_level; }
@@ -28,6 +37,17 @@ void log_write(LogLevel level, const char* fmt, ...) {
   // One fixed line buffer: a single write() per line keeps lines whole when
   // stderr is shared with other writers.
   char line[1024];
+  if (g_syslog) {
+    // syslog stamps the time and the process; the line is the same words,
+    // the level in front as on stderr.
+    int n = snprintf(line, sizeof line, "%-5s ", kNames[static_cast<int>(level)]);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line + n, sizeof line - n, fmt, ap);
+    va_end(ap);
+    syslog(kPriorities[static_cast<int>(level)], "%s", line);
+    return;
+  }
   struct timeval tv;
   gettimeofday(&tv, nullptr);
   struct tm tm;

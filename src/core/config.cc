@@ -46,7 +46,11 @@ const std::vector<KeySpec> kTable = {
      "in flight (for max_downloads) until the device has nearly all of it.",
      &C::send_buffer},
     {"server", "log_level", KeyType::Choice, 0, 0, "error|warn|info|debug", "info", true, nullptr,
-     "Lowest level written to stderr.", &C::log_level},
+     "Lowest level written to the log.", &C::log_level},
+    {"server", "log", KeyType::Choice, 0, 0, "stderr|syslog", "stderr", true, nullptr,
+     "Where log lines go: stderr, or syslog (facility daemon, ident otad; one message per line, the same "
+     "words), as OpenWrt's logd and journald collect them.",
+     &C::log_target},
     {"server", "pid_file", KeyType::String, 0, 190, nullptr, "", false, nullptr,
      "Where otad writes its pid once its ports are bound (empty: nowhere). otactl reload signals this "
      "pid.",

@@ -38,6 +38,7 @@ void Server::reload() {
   registry_ = std::move(*reg);
   LogLevel lvl;
   if (log_level_from_name(cfg_.log_level, &lvl)) log_set_level(lvl);
+  log_to_syslog(cfg_.log_target == "syslog");
   fleet_configure(false);
   sync_context();
   for (auto& hook : reload_hooks_) hook(cfg_);

@@ -125,6 +125,7 @@ int main(int argc, char** argv) {
   }
   LogLevel lvl;
   if (log_level_from_name(cfg->log_level, &lvl)) log_set_level(lvl);
+  log_to_syslog(cfg->log_target == "syslog");
 
   // Temporaries a crash left in the catalog (uploads, half-written files) go
   // before anything reads it.

@@ -11,6 +11,46 @@ from otadtest import OTAD, OTACTL, SOURCE, GatewayTest, free_port, run, tcpboot_
 
 
 class ConfigCli(GatewayTest):
+    def test_log_to_syslog_the_same_lines(self):
+        """log = syslog: facility daemon, ident otad, the stderr line's words.
+        A datagram socket stands in for the syslog daemon at /dev/log (made
+        and removed here when the machine has none; else bound over it in a
+        private mount namespace)."""
+        import socket
+        g = self.gateway()
+        g.write_config(open(g.config).read().replace("[server]\n", "[server]\nlog = syslog\n"))
+        g.add_image()
+        d = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, d)
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.addCleanup(sock.close)
+        if os.path.exists("/dev/log"):
+            sock.bind(os.path.join(d, "log"))
+            cmd = ["unshare", "--mount", "sh", "-c", f'mount --bind {d}/log /dev/log && exec "$@"', "sh",
+                   OTAD, "--config", g.config]
+        else:
+            sock.bind("/dev/log")
+            self.addCleanup(os.unlink, "/dev/log")
+            cmd = [OTAD, "--config", g.config]
+        sock.settimeout(10)
+        p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        self.addCleanup(lambda: (p.poll() is None and p.kill(), p.wait()))
+        msgs = []
+        while not any("ready:" in m for m in msgs):
+            msgs.append(sock.recv(4096).decode())
+        size, _, _ = tcpboot_fetch(g.port)
+        self.assertEqual(size, 65536)
+        while not any("complete: 65536 bytes" in m for m in msgs):
+            msgs.append(sock.recv(4096).decode())
+        p.send_signal(signal.SIGTERM)
+        p.wait(10)
+        # <daemon.info> = 3*8+6 = 30; the ident and pid; the level word; nothing on stderr.
+        ready = next(m for m in msgs if "ready:" in m)
+        self.assertRegex(ready, r"^<30>.* otad\[\d+\]: info  otad .* ready: ")
+        line = next(m for m in msgs if "complete: 65536 bytes" in m)
+        self.assertRegex(line, r"otad\[\d+\]: info  conn#1 127\.0\.0\.1:\d+ mac=30aea4041d8c tcpboot: complete: 65536 bytes in ")
+        self.assertEqual(p.stderr.read(), b"")
+
     def test_check_config_on_the_shipped_file(self):
         p = run(OTAD, "--check-config", os.path.join(SOURCE, "conf/otad.ini"))
         self.assertIn("OK. Effective configuration", p.stdout)
