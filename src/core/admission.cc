@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <new>
 
 namespace otad {
 namespace {
@@ -17,7 +18,11 @@ void copy(char* dst, size_t cap, std::string_view s) {
 }  // namespace
 
 Admission::Admission(size_t capacity)
-    : entries_(std::make_unique<Entry[]>(capacity)), capacity_(capacity), queue_(std::make_unique<Conn*[]>(capacity)) {}
+    : entries_(static_cast<Entry*>(calloc(capacity, sizeof(Entry)))),
+      capacity_(capacity),
+      queue_(std::make_unique<Conn*[]>(capacity)) {
+  if (!entries_) throw std::bad_alloc();
+}
 
 void Admission::configure(uint32_t max_downloads, uint32_t per_device, int64_t hold_ms, uint32_t retry_after_s) {
   max_ = max_downloads;

@@ -5,6 +5,7 @@
 // sized at start-up; never grows.
 #pragma once
 #include <cstdint>
+#include <cstdlib>
 #include <memory>
 #include <string_view>
 
@@ -54,7 +55,12 @@ class Admission final : public FleetLoad {
   };
   void expire(int64_t now_ms);
   bool live(const Entry& e, std::string_view sha256, int64_t now) const;
-  std::unique_ptr<Entry[]> entries_;
+  // Zeroed storage (calloc): an unused entry is all zero bytes, and the
+  // pages of a table larger than the fleet stay untouched.
+  struct FreeDeleter {
+    void operator()(void* p) const { free(p); }
+  };
+  std::unique_ptr<Entry[], FreeDeleter> entries_;
   size_t capacity_;
   std::unique_ptr<Conn*[]> queue_;
   size_t q_head_ = 0, q_len_ = 0;

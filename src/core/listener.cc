@@ -88,7 +88,7 @@ Status Server::open_listener(Listener& l) {
 void Server::on_accept(Listener& l) {
   const char* name = l.spec.name.c_str();
   for (int i = 0; i < kMaxAcceptsPerWake; ++i) {
-    if (!free_head_) {
+    if (slab_full()) {
       if (!paused_full_) {
         LOG_WARN("%s: all %lld connection slots busy; pausing accept until one frees", name,
                  static_cast<long long>(cfg_.max_connections));
@@ -142,7 +142,7 @@ void Server::on_accept(Listener& l) {
     c->mac[0] = '\0';
     c->proven = Identity{};
     c->body = Body{};
-    c->buf = bufs_ ? bufs_.get() + static_cast<size_t>(c - slab_.get()) * buf_size_ : nullptr;
+    c->buf = bufs_ ? bufs_.get() + static_cast<size_t>(c - slab_) * buf_size_ : nullptr;
     c->started_ms = now_ms();
     format_peer(ss, c->peer, sizeof c->peer);
     stats_.accepted++;

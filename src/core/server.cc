@@ -1,5 +1,9 @@
 #include "core/server.h"
 
+#include <sys/mman.h>
+
+#include <new>
+
 #include <event2/event.h>
 #include <event2/event_struct.h>
 #include <signal.h>
@@ -56,12 +60,13 @@ Server::Server(std::string config_path, Config cfg, std::shared_ptr<const Catalo
       cfg_(std::move(cfg)),
       catalog_(std::move(cat)),
       registry_(std::move(reg)) {
-  // The slab is allocated once, here; nothing per connection is allocated
-  // later.
+  // The slab is reserved once, here; nothing per connection is allocated
+  // later. Anonymous pages: zero, and not resident until a slot is used.
   const uint32_t n = static_cast<uint32_t>(cfg_.max_connections);
-  slab_ = std::make_unique<Conn[]>(n);
-  for (uint32_t i = 0; i < n; ++i) slab_[i].next_free = i + 2 <= n ? i + 2 : 0;
-  free_head_ = n ? 1 : 0;
+  slab_bytes_ = std::max<size_t>(static_cast<size_t>(n) * sizeof(Conn), 1);
+  void* mem = mmap(nullptr, slab_bytes_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (mem == MAP_FAILED) throw std::bad_alloc();
+  slab_ = static_cast<Conn*>(mem);
   transfers_.init(n);
   ctx_.transfers = &transfers_;
   ctx_.ops = this;
@@ -110,10 +115,12 @@ void Server::add_listener(ListenerSpec spec) {
 }
 
 Server::~Server() {
-  for (uint32_t i = 0; i < static_cast<uint32_t>(cfg_.max_connections); ++i) {
+  for (uint32_t i = 0; i < slots_used_; ++i) {
     Conn& c = slab_[i];
     if (c.state != ConnState::Free) slot_free(c, true);
   }
+  for (uint32_t i = 0; i < slots_used_; ++i) slab_[i].~Conn();
+  munmap(slab_, slab_bytes_);
   close_listeners();
   for (event* e : owned_events_) event_free(e);
   if (base_) event_base_free(base_);
@@ -145,7 +152,10 @@ void Server::close_listeners() {
 }
 
 Conn* Server::slot_alloc() {
-  if (!free_head_) return nullptr;
+  if (!free_head_) {
+    if (slots_used_ == static_cast<uint32_t>(cfg_.max_connections)) return nullptr;
+    return new (&slab_[slots_used_++]) Conn();  // first use of this slot
+  }
   Conn& c = slab_[free_head_ - 1];
   free_head_ = c.next_free;
   c.next_free = 0;
@@ -171,7 +181,7 @@ void Server::slot_free(Conn& c, bool reset) {
   c.body = Body{};
   c.state = ConnState::Free;
   c.next_free = free_head_;
-  free_head_ = static_cast<uint32_t>(&c - slab_.get()) + 1;
+  free_head_ = static_cast<uint32_t>(&c - slab_) + 1;
   stats_.active--;
 }
 
@@ -281,7 +291,7 @@ void Server::accept_resume_check() {
     if (stats_.active == 0) event_base_loopexit(base_, nullptr);
     return;
   }
-  if (paused_full_ && free_head_) {
+  if (paused_full_ && !slab_full()) {
     paused_full_ = false;
     if (!paused_backoff_) listeners_enable(true);
   }
@@ -297,7 +307,7 @@ void Server::on_timer(int which) {
     if (!paused_full_ && !draining_) listeners_enable(true);
   } else if (which == kTimerGrace) {
     LOG_WARN("shutdown: grace period over; cutting %u connection(s)", stats_.active);
-    for (uint32_t i = 0; i < static_cast<uint32_t>(cfg_.max_connections); ++i) {
+    for (uint32_t i = 0; i < slots_used_; ++i) {
       Conn& c = slab_[i];
       if (c.state == ConnState::Free) continue;
       char what[96];
@@ -323,7 +333,7 @@ void Server::begin_shutdown() {
   // Idle keep-alive connections have nothing in flight: close them now.
   // (A connection in Linger still has image bytes on their way to the device:
   // it ends when the device closes, within the grace period.)
-  for (uint32_t i = 0; i < static_cast<uint32_t>(cfg_.max_connections); ++i) {
+  for (uint32_t i = 0; i < slots_used_; ++i) {
     Conn& c = slab_[i];
     if (c.state == ConnState::Protocol && c.proto->idle(c)) slot_free(c);
   }

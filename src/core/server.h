@@ -102,8 +102,15 @@ class Server final : public ServerOps {
   Stats& stats_ = transfers_.stats();
 
   event_base* base_ = nullptr;
-  std::unique_ptr<Conn[]> slab_;
+  // The slab: one mapping of max_connections slots, reserved at start-up.
+  // A slot is constructed the first time a connection needs it (slots_used_
+  // grows to the peak), so the pages of slots never used stay untouched:
+  // no RAM until the fleet is that large. Freed slots go on a free list.
+  Conn* slab_ = nullptr;
+  size_t slab_bytes_ = 0;
+  uint32_t slots_used_ = 0;  // slots constructed so far: slab_[0 .. slots_used_)
   uint32_t free_head_ = 0;  // index + 1; 0 = none free
+  bool slab_full() const { return !free_head_ && slots_used_ == static_cast<uint32_t>(cfg_.max_connections); }
   uint32_t next_id_ = 1;
   std::vector<std::unique_ptr<Listener>> listeners_;
   std::unique_ptr<uint8_t[]> bufs_;  // slot buffers: untouched pages cost no RAM

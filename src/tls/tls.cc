@@ -18,6 +18,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <new>
 
 #include "otad/authorize.h"
 #include "otad/digest.h"
@@ -293,8 +294,9 @@ const char* TlsServer::error_text(int err) {
 
 Transport* TlsServer::attach(Conn& c) {
   TlsServer& s = *this;
-  if (!s.free_head) return nullptr;
-  TlsConn& t = s.pool[s.free_head - 1];
+  const bool fresh = !s.free_head;
+  if (fresh && s.pool_used == s.pool_size) return nullptr;
+  TlsConn& t = fresh ? *new (&s.pool[s.pool_used]) TlsConn() : s.pool[s.free_head - 1];
   if (!t.set_up) {
     // First use of this pool entry: its record buffers are allocated now and
     // kept; later uses only reset the session.
@@ -307,7 +309,8 @@ Transport* TlsServer::attach(Conn& c) {
   } else if (mbedtls_ssl_session_reset(&t.ssl) != 0) {
     return nullptr;
   }
-  s.free_head = t.next_free;
+  if (fresh) s.pool_used++;
+  else s.free_head = t.next_free;
   s.free_count--;
   s.handshaking++;  // from accept until established or detached
   t.server = &s;
@@ -329,7 +332,7 @@ void TlsServer::detach(Conn& c) {
   release_buffers(t->ssl);
   t->fd = -1;
   t->next_free = s.free_head;
-  s.free_head = static_cast<uint32_t>(t - s.pool.get()) + 1;
+  s.free_head = static_cast<uint32_t>(t - s.pool) + 1;
   s.free_count++;
   c.io_ctx = nullptr;
 }

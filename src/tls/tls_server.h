@@ -67,7 +67,11 @@ class TlsServer final : public Transport, public TransportPool {
   int64_t session_lifetime_s = 0;
   Auth auth = Auth::None;
   const Registry* registry = nullptr;
-  std::unique_ptr<TlsConn[]> pool;
+  // The pool: reserved at start-up (anonymous pages, untouched), an entry
+  // constructed the first time a connection needs it (pool_used grows to
+  // the peak); freed entries go on a free list.
+  TlsConn* pool = nullptr;
+  size_t pool_bytes = 0, pool_used = 0;
   size_t pool_size = 0, free_count = 0;
   size_t handshaking = 0, max_handshakes = 32;
   uint32_t free_head = 0;

@@ -10,6 +10,9 @@
 #include <mbedtls/version.h>
 #include <mbedtls/x509_crt.h>
 
+#include <sys/mman.h>
+
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <sstream>
@@ -40,9 +43,10 @@ constexpr Suite kSuites[] = {
 }  // namespace
 
 void TlsServerDeleter::operator()(TlsServer* s) const {
-  for (size_t i = 0; i < s->pool_size; ++i) {
+  for (size_t i = 0; i < s->pool_used; ++i) {
     if (s->pool[i].set_up) mbedtls_ssl_free(&s->pool[i].ssl);
   }
+  if (s->pool) munmap(s->pool, s->pool_bytes);
   if (s->tickets) mbedtls_ssl_ticket_free(&s->ticket);
   mbedtls_ssl_config_free(&s->conf);
   mbedtls_x509_crt_free(&s->own_cert);
@@ -255,9 +259,11 @@ Result<TlsServerPtr> tls_server_new(const Config& cfg, Auth auth, const Registry
   s->max_handshakes = static_cast<size_t>(cfg.max_handshakes);
   s->handshake_timeout_s = cfg.handshake_timeout;
   s->pool_size = static_cast<size_t>(cfg.max_tls_connections);
-  s->pool = std::make_unique<TlsConn[]>(s->pool_size);
-  for (size_t i = 0; i < s->pool_size; ++i) s->pool[i].next_free = i + 1 < s->pool_size ? static_cast<uint32_t>(i + 2) : 0;
-  s->free_head = s->pool_size ? 1 : 0;
+  s->pool_bytes = std::max<size_t>(s->pool_size * sizeof(TlsConn), 1);
+  void* mem = mmap(nullptr, s->pool_bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (mem == MAP_FAILED) return Err("https: cannot reserve the pool of " + std::to_string(s->pool_size) + " TLS contexts");
+  s->pool = static_cast<TlsConn*>(mem);
+  s->free_head = 0;
   s->free_count = s->pool_size;
   return s;
 }
