@@ -53,10 +53,13 @@ Result<std::vector<ManifestEntry>> read_manifest_or_empty(const std::string& dir
   return m;
 }
 
-AddOutcome fail(AddOutcome o, StoreErr e, std::string msg) {
+// o by reference: callers build msg from o's own fields (det is o.detected),
+// and a by-value o could be moved out before msg is built (argument order is
+// the compiler's; armhf's GCC did just that).
+AddOutcome fail(AddOutcome&& o, StoreErr e, std::string msg) {
   o.err = e;
   o.message = std::move(msg);
-  return o;
+  return std::move(o);
 }
 
 StoreErr io_kind(const std::string& msg) {

@@ -73,12 +73,22 @@ std::string key_pem(Key& k) {
   return reinterpret_cast<char*>(buf);
 }
 
+// "YYYYMMDDhhmmss" (UTC) years from now, in 64-bit arithmetic: a CA made
+// today outlives 2038, where a 32-bit time_t (armhf, mipsel) wraps and
+// gmtime would date it 1901. Days to a civil date as in H. Hinnant's
+// algorithm.
 std::string validity(int years_from_now) {
-  time_t t = time(nullptr) + static_cast<time_t>(years_from_now) * 365 * 86400;
-  struct tm tm;
-  gmtime_r(&t, &tm);
-  char b[16];
-  strftime(b, sizeof b, "%Y%m%d%H%M%S", &tm);
+  const int64_t t = static_cast<int64_t>(time(nullptr)) + int64_t{years_from_now} * 365 * 86400;
+  int64_t days = t / 86400, secs = t % 86400;
+  if (secs < 0) secs += 86400, days -= 1;
+  const int64_t z = days + 719468, era = (z >= 0 ? z : z - 146096) / 146097;
+  const int64_t doe = z - era * 146097, yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  const int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100), mp = (5 * doy + 2) / 153;
+  const int64_t d = doy - (153 * mp + 2) / 5 + 1, m = mp < 10 ? mp + 3 : mp - 9, y = yoe + era * 400 + (m <= 2);
+  char b[96];  // room for any int64 the compiler can imagine; 14 used
+  snprintf(b, sizeof b, "%04lld%02lld%02lld%02lld%02lld%02lld", static_cast<long long>(y), static_cast<long long>(m),
+           static_cast<long long>(d), static_cast<long long>(secs / 3600), static_cast<long long>(secs / 60 % 60),
+           static_cast<long long>(secs % 60));
   return b;
 }
 
