@@ -5,6 +5,8 @@
 # qemu-user (the test harness and the real clients, curl and openssl, run
 # natively on loopback). Extra arguments go to ctest.
 # Usage: contrib/cross.sh ARCH [ctest args...]
+# OTAD_CROSS_TYPE (default RelWithDebInfo) and OTAD_CROSS_TESTS=0 (build
+# otad and otactl only, no tests: bench/footprint.sh) change the build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 arch=${1:?usage: contrib/cross.sh armhf|mipsel|s390x [ctest args]}
@@ -34,10 +36,17 @@ if [ ! -f "$deps/usr/include/event2/event.h" ]; then
   rm -rf "$tmp"
   sed -i "s|^prefix=/usr|prefix=$deps/usr|" "$deps/usr/lib/$triplet/pkgconfig/"*.pc
 fi
+type=${OTAD_CROSS_TYPE:-RelWithDebInfo}
+tests=${OTAD_CROSS_TESTS:-1}
 build="build-$arch"
+[ "$tests" = 0 ] && build="build-$arch-$type"
 export PKG_CONFIG_LIBDIR="$deps/usr/lib/$triplet/pkgconfig:/usr/lib/$triplet/pkgconfig:/usr/share/pkgconfig" PKG_CONFIG_PATH=
-cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DOTAD_WERROR=ON \
+cmake -S . -B "$build" -DCMAKE_BUILD_TYPE="$type" -DOTAD_WERROR=ON -DOTAD_TESTS="$([ "$tests" = 0 ] && echo OFF || echo ON)" \
   -DCMAKE_TOOLCHAIN_FILE="$PWD/contrib/cross/toolchain.cmake" -DOTAD_TRIPLET="$triplet" -DOTAD_QEMU="$qemu" >/dev/null
+if [ "$tests" = 0 ]; then
+  cmake --build "$build" -j"$(nproc)" --target otad otactl
+  exit 0
+fi
 cmake --build "$build" -j"$(nproc)"
 file "$build/otad"
 (cd "$build" && ctest --output-on-failure -j"$(nproc)" "$@")
