@@ -92,9 +92,10 @@ def main():
         cfg = os.path.join(d, "otad.ini")
         with open(cfg, "w") as f:
             f.write(CONFIG.format(d=d, **ports))
-        ctl = prefix + [a.otactl, "--config", cfg]
+        # otactl is the host's: it only writes the files otad reads.
+        ctl = [a.otactl, "--config", cfg]
         img = os.path.join(d, "demo.bin")
-        subprocess.run(prefix + [a.otactl, "image", "make", "-o", img, "--project", "demo", "--version", "1.0.0",
+        subprocess.run([a.otactl, "image", "make", "-o", img, "--project", "demo", "--version", "1.0.0",
                                  "--size", "1048576"], check=True, capture_output=True)
         subprocess.run(ctl + ["image", "add", img], check=True, capture_output=True)
         subprocess.run(ctl + ["ca", "init"], check=True, capture_output=True)

@@ -9,11 +9,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 archs=("$@")
 [ ${#archs[@]} -eq 0 ] && archs=(native armhf mipsel s390x)
+# The host's build: its otad is "native", its otactl prepares every run.
+cmake -S . -B build-fp -DCMAKE_BUILD_TYPE=MinSizeRel -DOTAD_TESTS=OFF >/dev/null
+cmake --build build-fp -j"$(nproc)" --target otad otactl >/dev/null
 for arch in "${archs[@]}"; do
   echo "== $arch"
   if [ "$arch" = native ]; then
-    cmake -S . -B build-fp -DCMAKE_BUILD_TYPE=MinSizeRel -DOTAD_TESTS=OFF >/dev/null
-    cmake --build build-fp -j"$(nproc)" --target otad otactl >/dev/null
     triplet=$(gcc -dumpmachine)
     dir=build-fp strip=strip prefix="" libdir=/usr/lib/$triplet
   else
@@ -33,5 +34,5 @@ for arch in "${archs[@]}"; do
     path=$(find "$libdir" "/usr/$triplet/lib" .deps -name "$lib" 2>/dev/null | head -1 || true)
     [ -n "$path" ] && printf '  %-28s %8d bytes\n' "$lib" "$(stat -L -c %s "$path")" || printf '  %-28s (not found)\n' "$lib"
   done
-  python3 bench/footprint.py --otad "$dir/otad" --otactl "$dir/otactl" --run-prefix "$prefix"
+  python3 bench/footprint.py --otad "$dir/otad" --otactl build-fp/otactl --run-prefix "$prefix"
 done
