@@ -2,6 +2,7 @@
 
 #include <mbedtls/platform_util.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 
@@ -40,10 +41,11 @@ uint64_t mix(uint64_t h) {
 
 // Session IDs are 32 random bytes from the server's generator: bytes 0-7
 // pick one slot, bytes 8-15 the other.
+// Read little-endian, so every host places a session in the same slots.
 SessionStore::Pair SessionStore::slots(const uint8_t* id, size_t id_len) const {
   uint64_t a = 0, b = 0;
-  memcpy(&a, id, id_len < 8 ? id_len : 8);
-  if (id_len > 8) memcpy(&b, id + 8, id_len < 16 ? id_len - 8 : 8);
+  for (size_t i = std::min<size_t>(id_len, 8); i-- > 0;) a = a << 8 | id[i];
+  for (size_t i = std::min<size_t>(id_len, 16); i-- > 8;) b = b << 8 | id[i];
   return {&slots_[mix(a) % n_], &slots_[mix(b ^ 0x9e3779b97f4a7c15ull) % n_]};
 }
 
