@@ -5,8 +5,9 @@
 # any report fails its test (OTAD_TEST_SANITIZE=0 leaves that pass out), and
 # on a build against mbedTLS 3.6 with TLS 1.3 (Debian trixie's packages,
 # unpacked into .deps/ by contrib/mbedtls36.sh; OTAD_TEST_MBEDTLS36=0 leaves
-# it out), and cross-built for the architectures in OTAD_TEST_CROSS (e.g.
-# "armhf s390x"; CI sets it), each run under qemu by contrib/cross.sh.
+# it out), and cross-built for the architectures in OTAD_TEST_CROSS (default
+# "armhf s390x", as CI runs it; empty leaves them out), each run under qemu
+# by contrib/cross.sh.
 # Extra arguments go to both ctest runs (e.g. -R https).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -28,7 +29,7 @@ if [ "${OTAD_TEST_MBEDTLS36:-1}" != 0 ]; then
   cmake --build build-mbedtls36 -j"$(nproc)"
   (cd build-mbedtls36 && ctest --output-on-failure -j"$(nproc)" "$@")
 fi
-for arch in ${OTAD_TEST_CROSS:-}; do
+for arch in ${OTAD_TEST_CROSS-armhf s390x}; do
   echo "== cross-built for $arch, run under qemu-$arch-static (build-$arch)"
   contrib/cross.sh "$arch" "$@"
 done
