@@ -28,7 +28,7 @@ for arch in "${archs[@]}"; do
   fi
   "$strip" -o "$dir/otad.stripped" "$dir/otad"
   size=$(stat -c %s "$dir/otad.stripped")
-  echo "stripped otad: $size bytes ($((size / 1024)) KiB), $(file -b "$dir/otad" | cut -d, -f1-2)"
+  echo "stripped otad: $size bytes ($((size / 1024)) KiB), $( (file -b "$dir/otad" 2>/dev/null || echo "file(1) not installed") | cut -d, -f1-2)"
   echo "shared libraries it needs (stripped sizes as Debian ships them):"
   for lib in $(readelf -d "$dir/otad" | sed -n 's/.*Shared library: \[\(.*\)\]/\1/p'); do
     path=$(find "$libdir" "/usr/$triplet/lib" .deps -name "$lib" 2>/dev/null | head -1 || true)

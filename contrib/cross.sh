@@ -65,5 +65,5 @@ if [ "$tests" = 0 ]; then
   exit 0
 fi
 cmake --build "$build" -j"$(nproc)"
-file "$build/otad"
+if command -v file >/dev/null; then file "$build/otad"; fi
 (cd "$build" && ctest --output-on-failure -j"$(nproc)" "$@")
