@@ -31,6 +31,7 @@ class EventLog {
 
  private:
   void rotate();
+  Status failed(std::string why);
   std::vector<std::string> ring_;
   size_t head_ = 0, count_ = 0;
   uint64_t seq_ = 0;

@@ -69,6 +69,7 @@ class FleetState {
   explicit FleetState(size_t max_devices = 10000) : max_(max_devices) {}
   void set_max(size_t n) { max_ = n; }
   const DeviceState* find(const Mac& mac) const;
+  DeviceState* find(const Mac& mac);
   // The device's record, made if new. Unknown devices past max_devices evict
   // the one seen longest ago; a registered device is always tracked.
   // Null when full of registered devices.

@@ -75,6 +75,7 @@ struct Conn {
   void* io_ctx = nullptr;         // the pooled transport's per-connection state
   const Protocol* proto = nullptr;
   const char* tag = "";           // the listener's name, for log lines
+  bool devices = true;            // a device listener's: its records reach device state and the event log
   void* owner = nullptr;          // the Server, for the C callback trampoline
   char peer[56] = {};             // "addr:port"
   char mac[13] = {};              // the device as known so far (claimed or proven), else ""

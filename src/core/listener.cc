@@ -137,6 +137,7 @@ void Server::on_accept(Listener& l) {
     c->armed = 0;
     c->proto = l.spec.proto;
     c->tag = name;
+    c->devices = l.spec.devices;
     c->auth = l.auth;
     c->misdirected = false;
     c->mac[0] = '\0';

@@ -32,6 +32,7 @@ struct ListenerSpec {
   std::string Config::* auth_key = nullptr;  // the section's auth key, if it has one
   std::string addr;
   int port = 0;
+  bool devices = true;  // false: the operator's listener (admin), kept out of device state and events
 };
 
 struct Listener {

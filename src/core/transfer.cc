@@ -2,8 +2,6 @@
 
 #include "core/context.h"
 
-#include <cstring>
-
 namespace otad {
 
 void TransferLog::download_started(Conn& c) {
@@ -45,9 +43,9 @@ void TransferLog::end(Conn& c, const Transfer& t) {
   if (t.image_fault) image_fault_ = true;
   const int64_t ms = now_ms() - t.started_ms;
   CONN_LOG(LogLevel::Info, c, "%s in %.3f s%s", t.what, ms / 1000.0, t.tail);
-  // The admin listener's requests are the operator's, not a device's: the
-  // log has them; device state and the event log do not.
-  if (!fleet_ || strcmp(c.tag, "admin") == 0) return;
+  // The operator's requests (the admin listener) are in the log, not in
+  // device state or the event log.
+  if (!fleet_ || !c.devices) return;
   TransferNote n;
   n.mac = c.mac;
   n.peer = c.peer;

@@ -62,6 +62,7 @@ struct ListenerSection {
   std::string Config::* listen;
   int64_t Config::* port;
   std::string Config::* auth;  // null: the protocol has no device credentials
+  bool devices;                // its requests are devices' (device state, event log); admin: the operator's
 };
 // The admin API speaks HTTP with its own routes (src/admin).
 Protocol g_admin_protocol;
@@ -69,13 +70,13 @@ AdminApi g_admin;
 
 const ListenerSection kListeners[] = {
     {"tcpboot", &kTcpbootProtocol, false, nullptr, &Config::tcpboot_enabled, &Config::tcpboot_listen,
-     &Config::tcpboot_port, nullptr},
+     &Config::tcpboot_port, nullptr, true},
     {"http", &kHttpProtocol, false, nullptr, &Config::http_enabled, &Config::http_listen, &Config::http_port,
-     &Config::http_auth},
+     &Config::http_auth, true},
     {"https", &kHttpProtocol, true, nullptr, &Config::https_enabled, &Config::https_listen, &Config::https_port,
-     &Config::https_auth},
+     &Config::https_auth, true},
     {"admin", &g_admin_protocol, false, &Config::admin_tls, &Config::admin_enabled, &Config::admin_listen,
-     &Config::admin_port, nullptr},
+     &Config::admin_port, nullptr, false},
 };
 
 }  // namespace
@@ -165,7 +166,7 @@ int main(int argc, char** argv) {
   }
   for (const ListenerSection& l : kListeners) {
     if (!(c.*l.enabled)) continue;
-    ListenerSpec spec{l.section, l.proto, nullptr, l.auth, c.*l.listen, static_cast<int>(c.*l.port)};
+    ListenerSpec spec{l.section, l.proto, nullptr, l.auth, c.*l.listen, static_cast<int>(c.*l.port), l.devices};
     if (l.tls || (l.tls_key && c.*l.tls_key)) {
       // A TLS server (certificate, pool, session cache) per TLS section; its
       // registry is the server's live one, so a reload revokes at once.

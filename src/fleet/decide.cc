@@ -74,6 +74,21 @@ std::shared_ptr<const Image> release(std::string_view platform, bool fs, const D
   return f.catalog.newest_below(platform, *target);
 }
 
+// The platform's release for this device (dev: null when unknown) as a
+// decision: served, or 404 saying why there is none.
+Decision serve_release(std::string_view platform, bool fs, const DeviceReport& r, const Device* dev,
+                       const FleetView& f, const char* why) {
+  const Rollout* ro;
+  auto img = release(platform, fs, r, dev, f, &ro);
+  if (!img) {
+    return deny(404, ro || !f.catalog.current(platform, fs) ? "platform has no image" : "no release outside the rollout",
+                dev != nullptr);
+  }
+  Decision d = serve(img, ro ? "rollout" : why, dev != nullptr);
+  d.rollout = ro;
+  return d;
+}
+
 // Which image this device's platform (or pin) serves.
 Decision candidate(const DeviceReport& r, std::string_view platform, const FleetView& f) {
   const bool fs = r.ask == Ask::Filesystem;
@@ -82,12 +97,7 @@ Decision candidate(const DeviceReport& r, std::string_view platform, const Fleet
   if (g.access == Access::Unknown) {
     if (!f.policy.serve_unknown) return deny(403, "unknown device (unknown_devices = refuse)", false);
     if (fallback.empty()) return deny(404, "unknown device and no default_platform", false);
-    const Rollout* ro;
-    auto img = release(fallback, fs, r, nullptr, f, &ro);
-    if (!img) return deny(404, ro || !f.catalog.current(fallback, fs) ? "platform has no image" : "no release outside the rollout", false);
-    Decision d = serve(img, ro ? "rollout" : "default platform", false);
-    d.rollout = ro;
-    return d;
+    return serve_release(fallback, fs, r, nullptr, f, "default platform");
   }
   if (!g) return deny(403, g.why, true);
   const Device& d = *g.device;
@@ -98,12 +108,7 @@ Decision candidate(const DeviceReport& r, std::string_view platform, const Fleet
   }
   const std::string_view chosen = d.platform.empty() ? fallback : std::string_view(d.platform);
   if (chosen.empty()) return deny(404, "device has no platform and there is no default", true);
-  const Rollout* ro;
-  auto img = release(chosen, fs, r, &d, f, &ro);
-  if (!img) return deny(404, ro || !f.catalog.current(chosen, fs) ? "platform has no image" : "no release outside the rollout", true);
-  Decision out = serve(img, ro ? "rollout" : d.platform.empty() ? "default platform" : "device platform", true);
-  out.rollout = ro;
-  return out;
+  return serve_release(chosen, fs, r, &d, f, d.platform.empty() ? "default platform" : "device platform");
 }
 
 // md5 (as a device reports it, any case) equals want (lowercase hex).

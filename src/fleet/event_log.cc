@@ -38,6 +38,15 @@ void EventLog::rotate() {
   size_ = 0;
 }
 
+// A write failure is an error the first time, and again only after a write
+// succeeded: a full disk is one log line, not one per event.
+Status EventLog::failed(std::string why) {
+  const bool first = !failing_;
+  failing_ = true;
+  if (first) return Err(std::move(why));
+  return Ok();
+}
+
 Status EventLog::append(int64_t now, std::string_view body) {
   std::string line = "{\"seq\":" + std::to_string(++seq_) + ",\"t\":" + std::to_string(now) + "," +
                      std::string(body) + "}\n";
@@ -51,12 +60,7 @@ Status EventLog::append(int64_t now, std::string_view body) {
   for (int pass = 0; pass < 2; ++pass) {
     if (fd_ < 0) {
       fd_ = open(path_.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
-      if (fd_ < 0) {
-        const bool first = !failing_;
-        failing_ = true;
-        if (first) return Err(path_ + ": " + strerror(errno));
-        return Ok();
-      }
+      if (fd_ < 0) return failed(path_ + ": " + strerror(errno));
       struct stat st;
       size_ = fstat(fd_, &st) == 0 ? static_cast<uint64_t>(st.st_size) : 0;
     }
@@ -68,10 +72,7 @@ Status EventLog::append(int64_t now, std::string_view body) {
     const int e = n < 0 ? errno : ENOSPC;
     // A torn line is cut off at once so the file stays whole lines.
     if (n > 0) ftruncate(fd_, static_cast<off_t>(size_));
-    const bool first = !failing_;
-    failing_ = true;
-    if (first) return Err(path_ + ": " + strerror(e) + " (events are kept in RAM only until a write succeeds)");
-    return Ok();
+    return failed(path_ + ": " + strerror(e) + " (events are kept in RAM only until a write succeeds)");
   }
   size_ += line.size();
   failing_ = false;

@@ -18,6 +18,11 @@ std::string members(const ordered_json& j) {
 
 bool failed(Inferred i) { return i == Inferred::Failed || i == Inferred::RolledBack; }
 
+// The fleet's notes for the log are lines joined by newlines.
+void add_line(std::string* out, const std::string& line) {
+  if (!line.empty()) *out += (out->empty() ? "" : "\n") + line;
+}
+
 }  // namespace
 
 void Fleet::configure(const FleetConfig& cfg) {
@@ -90,8 +95,7 @@ std::string Fleet::fail(DeviceState& d, Inferred how, const char* why, int64_t n
   ordered_json j = {{"ev", "outcome"},       {"mac", d.mac.str()},          {"outcome", inferred_name(how)},
                     {"sha256", d.offered.view()}, {"version", d.offered_version.view()}, {"why", why}};
   std::string out = event(now, members(j));
-  std::string halt = maybe_halt(d.offered.view(), now);
-  if (!halt.empty()) out += (out.empty() ? "" : "\n") + halt;
+  add_line(&out, maybe_halt(d.offered.view(), now));
   return out;
 }
 
@@ -120,8 +124,8 @@ std::string Fleet::maybe_halt(std::string_view sha, int64_t now) {
     rollouts_[i].halted = why;
     if (!st) out += " (not saved: " + st.error() + ")";
     ordered_json j = {{"ev", "halt"}, {"platform", platform}, {"version", version}, {"why", why}};
-    std::string e = event(now, members(j));
-    return e.empty() ? out : out + "\n" + e;
+    add_line(&out, event(now, members(j)));
+    return out;
   }
   return "";
 }
@@ -159,16 +163,13 @@ std::string Fleet::check_in(const DeviceReport& r, const Decision& d, const Call
         s->chip_exact = true;
       }
     } else if (!has_it && s->outcome == Inferred::Pending) {
-      std::string e = fail(*s, Inferred::Failed, "reported the old version after a complete download", now);
-      if (!e.empty()) out += (out.empty() ? "" : "\n") + e;
+      add_line(&out, fail(*s, Inferred::Failed, "reported the old version after a complete download", now));
     } else if (!has_it && s->outcome == Inferred::Updated && !reports_installed(r, *offered, true)) {
-      std::string e = fail(*s, Inferred::RolledBack, "reported an older version after installing it", now);
-      if (!e.empty()) out += (out.empty() ? "" : "\n") + e;
+      add_line(&out, fail(*s, Inferred::RolledBack, "reported an older version after installing it", now));
     }
   }
   if (d.loop_guard) {
-    std::string e = fail(*s, Inferred::Failed, "loop guard: downloaded whole again and again, never installed", now);
-    if (!e.empty()) out += (out.empty() ? "" : "\n") + e;
+    add_line(&out, fail(*s, Inferred::Failed, "loop guard: downloaded whole again and again, never installed", now));
   }
   // Offered: the decision hands it a body.
   const bool body = d.kind == Decision::Serve && d.image && r.ask != Ask::Version && r.ask != Ask::ByHash;
@@ -196,7 +197,7 @@ std::string Fleet::transfer_end(const TransferNote& t, int64_t now) {
   j["what"] = t.what;
   std::string out = event(now, members(j));
   auto mac = t.mac[0] ? parse_mac(t.mac) : std::nullopt;
-  DeviceState* s = mac ? const_cast<DeviceState*>(state_.find(*mac)) : nullptr;
+  DeviceState* s = mac ? state_.find(*mac) : nullptr;
   if (!s) return out;
   dirty_ = true;
   s->last_seen = now;
@@ -218,8 +219,7 @@ std::string Fleet::transfer_end(const TransferNote& t, int64_t now) {
     s->result_bytes = t.bytes;
     s->result_why.set(t.what);
     if (this_image && ++s->aborts >= cfg_.abort_limit) {
-      std::string e = fail(*s, Inferred::Failed, "aborted the same image again and again", now);
-      if (!e.empty()) out += (out.empty() ? "" : "\n") + e;
+      add_line(&out, fail(*s, Inferred::Failed, "aborted the same image again and again", now));
     }
   } else if (t.refused) {
     s->result = LastResult::Refused;

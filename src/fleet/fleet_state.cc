@@ -55,6 +55,11 @@ const DeviceState* FleetState::find(const Mac& mac) const {
   return it == devices_.end() ? nullptr : &it->second;
 }
 
+DeviceState* FleetState::find(const Mac& mac) {
+  auto it = devices_.find(mac);
+  return it == devices_.end() ? nullptr : &it->second;
+}
+
 DeviceState* FleetState::touch(const Mac& mac, bool known, int64_t now) {
   auto it = devices_.find(mac);
   if (it != devices_.end()) {
