@@ -13,7 +13,7 @@ import sys
 OWNERS = {
     "authorize.h": "fleet", "catalog_store.h": "catalog", "detect.h": "catalog", "platforms.h": "catalog", "tokens.h": "admin", "decision.h": "fleet", "http.h": "http", "tcpboot.h": "proto",
     "result.h": None, "catalog.h": "catalog", "session_store.h": "tls", "suite_order.h": "tls",
-    "named_sections.h": "catalog",
+    "named_sections.h": "catalog", "wpa2.h": "fleet",
 }
 
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)

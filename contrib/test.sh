@@ -11,7 +11,7 @@
 # Extra arguments go to both ctest runs (e.g. -R https).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-contrib/debian-deps.sh gnutls-bin shellcheck systemd  # a third TLS client; the packaging checks
+contrib/debian-deps.sh gnutls-bin shellcheck systemd hostapd eapoltest  # a third TLS client; the packaging checks; a RADIUS server and its test client
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DOTAD_WERROR=ON >/dev/null
 cmake --build build -j"$(nproc)"
 (cd build && ctest --output-on-failure -j"$(nproc)" "$@")

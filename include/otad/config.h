@@ -87,6 +87,12 @@ struct Config {
   std::string event_log;
   int64_t event_log_size;
   int64_t event_log_keep;
+  // [wpa2]: the RADIUS server's users, kept in step with the registry
+  std::string eap_user_file;
+  std::string radius_users_file;
+  std::string nt_hash_file;
+  std::string wpa2_reload_command;
+  int64_t wpa2_reload_timeout;
 };
 
 // Words: one or more space-separated words, each one of the choices, none twice.

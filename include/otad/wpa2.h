@@ -21,8 +21,6 @@
 
 namespace otad {
 
-// MD4 (RFC 1320). Only the NT hash uses it; mbedTLS 3 dropped MD4.
-void md4(const uint8_t* data, size_t len, uint8_t out[16]);
 // MD4 of the password as UTF-16LE. The password must be valid UTF-8 (code
 // points above U+FFFF become surrogate pairs, as Windows does).
 Result<std::string> nt_hash_hex(std::string_view password);
@@ -53,5 +51,14 @@ Result<std::string> merge_managed_block(std::string_view existing, std::string_v
 // fsync, rename; mode 0600) only when the content changes. Returns whether
 // it changed. On any error the file is left as it was.
 Result<bool> sync_user_file(const std::string& path, UserFileKind kind, const Registry& reg, const NtHashes& nt);
+
+// The files of [wpa2]; empty = not managed.
+struct Wpa2Files {
+  std::string eap_user_file, radius_users_file, nt_hash_file;
+  bool any() const { return !eap_user_file.empty() || !radius_users_file.empty(); }
+};
+// Brings every managed user file in step with the registry and the NT
+// hashes; returns whether any changed (then the RADIUS server must reload).
+Result<bool> wpa2_sync(const Wpa2Files& f, const Registry& reg);
 
 }  // namespace otad

@@ -3,12 +3,14 @@
 
 #include "cli/cli.h"
 #include "cli/x509.h"
+#include "otad/command.h"
 #include "otad/credentials.h"
 #include "otad/devices.h"
 #include "otad/inspect.h"
 #include "otad/fsutil.h"
 #include "otad/platforms.h"
 #include "otad/strict_num.h"
+#include "otad/wpa2.h"
 
 namespace otad::cli {
 namespace {
@@ -31,10 +33,51 @@ std::string random_hex(size_t bytes) {
   return to_hex(b, bytes);
 }
 
+// Sets (hash) or drops (nullptr) a device's NT hash in [wpa2] nt_hash_file.
+bool store_nt_hash(const Config& cfg, const Mac& mac, const std::string* hash) {
+  if (cfg.nt_hash_file.empty()) return true;
+  auto nt = load_nt_hashes(cfg.nt_hash_file);
+  Status s = nt ? Ok() : Err(nt.error());
+  if (s) {
+    if (hash) (*nt)[mac] = *hash;
+    else if (!nt->erase(mac)) return true;
+    s = write_file_atomic(cfg.nt_hash_file, format_nt_hashes(*nt), 0600);
+  }
+  if (!s) fprintf(stderr, "otactl: wpa2: %s\n", s.error().c_str());
+  return s.ok();
+}
+
+// The RADIUS server's user files follow the registry, and the server is
+// told to reload, in the same step that changes otad's own view. False
+// (after printing why) when either did not happen: a revoked device may
+// then still be on the Wi-Fi.
+bool wpa2_step(const Config& cfg, const Registry& reg) {
+  auto changed = wpa2_sync({cfg.eap_user_file, cfg.radius_users_file, cfg.nt_hash_file}, reg);
+  if (!changed) {
+    fprintf(stderr, "otactl: wpa2: %s; the RADIUS server's users did not change\n", changed.error().c_str());
+    return false;
+  }
+  if (!*changed) return true;
+  printf("RADIUS users updated (%s)\n", cfg.eap_user_file.empty() ? cfg.radius_users_file.c_str()
+                                                                   : cfg.eap_user_file.c_str());
+  if (cfg.wpa2_reload_command.empty()) {
+    printf("  ([wpa2] reload_command is empty: reload the RADIUS server yourself)\n");
+    return true;
+  }
+  if (Status s = command_run(cfg.wpa2_reload_command, cfg.wpa2_reload_timeout * 1000); !s) {
+    fprintf(stderr, "otactl: wpa2: reload_command '%s' failed (%s): the RADIUS server may still use its old users\n",
+            cfg.wpa2_reload_command.c_str(), s.error().c_str());
+    return false;
+  }
+  printf("RADIUS server reloaded (%s)\n", cfg.wpa2_reload_command.c_str());
+  return true;
+}
+
 // Issues what was asked for, stores the verifiers in d and prints what goes
 // on the device. Returns false after printing an error.
-bool issue_credentials(const Args& a, const Config& cfg, Device* d) {
+bool issue_credentials(const Args& a, const Config& cfg, Device* d, std::string* nt_hash) {
   const std::string mac = d->mac.str();
+  std::string wifi;  // a Wi-Fi password, kept only as its NT hash
   if (a.has("--psk")) {
     d->psk = random_hex(16);
     printf("TLS-PSK  identity: %s\n         key:      %s\n", mac.c_str(), d->psk.c_str());
@@ -51,14 +94,29 @@ bool issue_credentials(const Args& a, const Config& cfg, Device* d) {
     d->password_hash = *h;
     printf("HTTP Basic  user: %s\n            password: %s   (shown once; only a salted hash is kept)\n",
            mac.c_str(), password.c_str());
-    if (a.has("--wpa2")) {
-      printf("hostapd eap_user_file:\n\"%s\" PEAP\n\"%s\" MSCHAPV2 \"%s\" [2]\n", mac.c_str(), mac.c_str(),
-             password.c_str());
-      printf("FreeRADIUS users:\n%s Cleartext-Password := \"%s\"\n", mac.c_str(), password.c_str());
-    }
+    if (a.has("--wpa2")) wifi = password;
   } else if (a.has("--wpa2")) {
     fprintf(stderr, "otactl: --wpa2 goes with --password (the same identity and password serve Wi-Fi)\n");
     return false;
+  }
+  if (a.has("--wifi-password") && wifi.empty()) {
+    wifi = random_hex(16);
+    printf("Wi-Fi (WPA2-Enterprise, PEAP or TTLS with MSCHAPv2)\n            identity: %s\n"
+           "            password: %s   (shown once; only its NT hash is kept)\n",
+           mac.c_str(), wifi.c_str());
+  }
+  if (!wifi.empty()) {
+    if (cfg.nt_hash_file.empty()) {
+      fprintf(stderr, "otactl: a Wi-Fi password needs [wpa2] nt_hash_file in the config (where its NT hash is kept)\n");
+      return false;
+    }
+    auto nt = nt_hash_hex(wifi);
+    if (!nt) {
+      fprintf(stderr, "otactl: %s\n", nt.error().c_str());
+      return false;
+    }
+    *nt_hash = *nt;
+    if (a.has("--wpa2")) printf("            (the same identity and password join the Wi-Fi: PEAP or TTLS, MSCHAPv2)\n");
   }
   if (a.has("--cert")) {
     auto ca = load_ca(cfg);
@@ -95,7 +153,8 @@ bool issue_credentials(const Args& a, const Config& cfg, Device* d) {
 
 int add(const Args& a) {
   if (a.pos.size() != 1 || !only_flags(a, {"--platform", "--image", "--name", "--chip", "--disabled", "--psk",
-                                           "--password", "--wpa2", "--cert", "--out", "--groups"})) {
+                                           "--password", "--wpa2", "--wifi-password", "--cert", "--out",
+                                           "--groups"})) {
     fprintf(stderr, "usage: otactl device add MAC [--platform P] [--image SHA256] [--name TEXT] "
                     "[--chip esp32c3] [--groups a,b] [--disabled]\n");
     return kExitUsage;
@@ -146,7 +205,10 @@ int add(const Args& a) {
     }
   }
   d.enabled = !a.has("--disabled");
-  if (!issue_credentials(a, cfg, &d)) return kExitFail;
+  std::string nt_hash;
+  if (!issue_credentials(a, cfg, &d, &nt_hash)) return kExitFail;
+  // The NT hash first: one without its device is never written out.
+  if (!nt_hash.empty() && !store_nt_hash(cfg, *mac, &nt_hash)) return kExitFail;
   reg.put(d);
   Status s = reg.save(cfg.devices_file);
   if (!s) {
@@ -154,8 +216,9 @@ int add(const Args& a) {
     return kExitFail;
   }
   printf("%s %s%s\n", existed ? "updated" : "added", mac->str().c_str(), d.enabled ? "" : " (disabled)");
+  const bool radius_ok = wpa2_step(cfg, reg);
   notify_daemon(cfg);
-  return kExitOk;
+  return radius_ok ? kExitOk : kExitFail;
 }
 
 // Shared by revoke and remove: one registered device, changed by `change`,
@@ -184,8 +247,10 @@ int change_device(const Args& a, const char* verb, const char* done,
     return kExitFail;
   }
   printf("%s %s\n", done, mac->str().c_str());
+  // Its Wi-Fi password goes with it; the user files lose its entries.
+  const bool radius_ok = store_nt_hash(cfg, *mac, nullptr) && wpa2_step(cfg, reg);
   notify_daemon(cfg);
-  return kExitOk;
+  return radius_ok ? kExitOk : kExitFail;
 }
 
 // A lost unit: disabled and its credentials dropped. Every other device

@@ -1,6 +1,8 @@
 #include "otad/fsutil.h"
 
+#include <dirent.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -52,7 +54,31 @@ bool file_exists(const std::string& path) {
   return stat(path.c_str(), &st) == 0;
 }
 
+namespace {
+
+// Temp files of writers killed before their rename (kill -9, power cut
+// during a write): "<name>.tmp.<pid>" whose pid is gone. They may hold
+// secrets, so they do not stay.
+void remove_dead_temps(const std::string& path) {
+  const std::string dir = dir_of(path);
+  const std::string prefix = path.substr(path.rfind('/') == std::string::npos ? 0 : path.rfind('/') + 1) + ".tmp.";
+  DIR* d = opendir(dir.empty() ? "." : dir.c_str());
+  if (!d) return;
+  while (dirent* e = readdir(d)) {
+    const std::string_view name = e->d_name;
+    if (name.substr(0, prefix.size()) != prefix || name.size() == prefix.size()) continue;
+    const std::string_view digits = name.substr(prefix.size());
+    if (digits.find_first_not_of("0123456789") != std::string_view::npos || digits.size() > 9) continue;
+    const pid_t pid = static_cast<pid_t>(std::stol(std::string(digits)));
+    if (pid > 0 && kill(pid, 0) != 0 && errno == ESRCH) unlinkat(dirfd(d), e->d_name, 0);
+  }
+  closedir(d);
+}
+
+}  // namespace
+
 Status write_file_atomic(const std::string& path, std::string_view data, unsigned mode) {
+  remove_dead_temps(path);
   std::string tmp = path + ".tmp." + std::to_string(getpid());
   int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
   if (fd < 0) return Err(tmp + ": cannot create: " + errstr());

@@ -3,7 +3,7 @@
 // explicit (little-endian words), so big-endian hosts get the same digest.
 #include <cstring>
 
-#include "otad/wpa2.h"
+#include "otad/md4.h"
 
 namespace otad {
 namespace {

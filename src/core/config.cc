@@ -259,6 +259,27 @@ const std::vector<KeySpec> kTable = {
      &C::event_log_size},
     {"state", "event_log_keep", KeyType::Int, 0, 100, nullptr, "3", true, "files",
      "Rotated event logs kept; older ones are deleted.", &C::event_log_keep},
+    {"wpa2", "eap_user_file", KeyType::String, 0, 190, nullptr, "", true, nullptr,
+     "hostapd eap_user_file that otad keeps in step with the registry: every enabled device with a "
+     "certificate (EAP-TLS) or a Wi-Fi password (PEAP/TTLS-MSCHAPv2), identity = its MAC, in a block "
+     "between '# BEGIN otad' and '# END otad'; the operator's lines around it are kept. Written (mode "
+     "0600) at start, at reload and by otactl when its content changes. Empty: not managed.",
+     &C::eap_user_file},
+    {"wpa2", "radius_users_file", KeyType::String, 0, 190, nullptr, "", true, nullptr,
+     "The same for FreeRADIUS's users file (NT-Password entries for the Wi-Fi passwords; EAP-TLS is "
+     "FreeRADIUS's CA check). Empty: not managed.",
+     &C::radius_users_file},
+    {"wpa2", "nt_hash_file", KeyType::String, 0, 190, nullptr, "", true, nullptr,
+     "Where otactl device add --wifi-password keeps each device's NT hash (MD4 of the password, what "
+     "MSCHAPv2 needs; password-equivalent, so mode 0600). Empty: no Wi-Fi passwords.",
+     &C::nt_hash_file},
+    {"wpa2", "reload_command", KeyType::String, 0, 190, nullptr, "", true, nullptr,
+     "Run by /bin/sh after a user file changed, so the RADIUS server reads it: e.g. 'kill -HUP $(cat "
+     "/var/run/hostapd.pid)', 'ubus call hostapd.wlan0 reload', 'radmin -e hup'. Empty: none.",
+     &C::wpa2_reload_command},
+    {"wpa2", "reload_timeout", KeyType::Int, 1, 300, nullptr, "10", true, "seconds",
+     "A reload_command still running after this long is killed and the failure logged.",
+     &C::wpa2_reload_timeout},
 };
 
 bool is_choice(std::string_view choices, std::string_view v) {

@@ -40,6 +40,7 @@ void Server::reload() {
   if (log_level_from_name(cfg_.log_level, &lvl)) log_set_level(lvl);
   log_to_syslog(cfg_.log_target == "syslog");
   fleet_configure(false);
+  wpa2_refresh();
   sync_context();
   for (auto& hook : reload_hooks_) hook(cfg_);
   LOG_INFO("reloaded: %zu image(s), %zu device(s); %u transfer(s) in flight continue",

@@ -74,6 +74,7 @@ Server::Server(std::string config_path, Config cfg, std::shared_ptr<const Catalo
   transfers_.set_fleet(&fleet_);
   started_ms_ = now_ms();
   fleet_configure(true);
+  wpa2_refresh();
   sync_context();
 }
 
@@ -300,6 +301,7 @@ void Server::accept_resume_check() {
 void Server::on_timer(int which) {
   if (which == kTimerTick) {
     if (Status st = fleet_.flush(wall_s(), false); !st) LOG_ERROR("state: %s; the previous snapshot stays", st.error().c_str());
+    wpa2_poll();
     return;
   }
   if (which == kTimerBackoff) {

@@ -14,6 +14,7 @@
 #include "core/ops.h"
 #include "core/transfer.h"
 #include "otad/catalog.h"
+#include "otad/command.h"
 #include "otad/config.h"
 #include "otad/devices.h"
 #include "otad/fleet.h"
@@ -92,6 +93,8 @@ class Server final : public ServerOps {
   void log_stats(const char* when);
   void sync_context();
   void fleet_configure(bool at_start);
+  void wpa2_refresh();  // wpa2_refresh.cc
+  void wpa2_poll();
 
   std::string config_path_;
   Config cfg_;
@@ -125,6 +128,8 @@ class Server final : public ServerOps {
   event* backoff_timer_ = nullptr;
   event* grace_timer_ = nullptr;
   event* tick_timer_ = nullptr;  // each second: the state snapshot when due
+  RunningCommand wpa2_cmd_;      // the RADIUS server's reload, while it runs
+  bool wpa2_reload_due_ = false;
 };
 
 }  // namespace otad

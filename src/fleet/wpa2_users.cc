@@ -2,6 +2,7 @@
 #include <cstring>
 
 #include "otad/fsutil.h"
+#include "otad/md4.h"
 #include "otad/strict_num.h"
 #include "otad/wpa2.h"
 
@@ -141,8 +142,8 @@ Result<std::string> merge_managed_block(std::string_view existing, std::string_v
     rest = nl == std::string_view::npos ? std::string_view{} : rest.substr(nl + 1);
     ++line_no;
     if (line.size() > kMaxLine) {
-      return Err("line " + std::to_string(line_no) + " is " + std::to_string(line.size()) +
-                 " bytes; lines are at most 4096");
+      return Err("line " + std::to_string(line_no) + ": " + std::to_string(line.size()) +
+                 " bytes long; lines are at most 4096");
     }
     if (starts_with(line, kBegin)) {
       if (begin) return Err("line " + std::to_string(line_no) + ": a second '# BEGIN otad' marker");
@@ -177,6 +178,22 @@ Result<bool> sync_user_file(const std::string& path, UserFileKind kind, const Re
   if (*merged == old) return false;
   if (Status s = write_file_atomic(path, *merged, 0600); !s) return Err(path + ": " + s.error());
   return true;
+}
+
+Result<bool> wpa2_sync(const Wpa2Files& f, const Registry& reg) {
+  if (!f.any()) return false;
+  auto nt = load_nt_hashes(f.nt_hash_file);
+  if (!nt) return Err(nt.error());
+  bool changed = false;
+  const std::pair<const std::string*, UserFileKind> files[] = {{&f.eap_user_file, UserFileKind::Hostapd},
+                                                              {&f.radius_users_file, UserFileKind::FreeRadius}};
+  for (const auto& [path, kind] : files) {
+    if (path->empty()) continue;
+    auto r = sync_user_file(*path, kind, reg, *nt);
+    if (!r) return Err(r.error());
+    changed |= *r;
+  }
+  return changed;
 }
 
 }  // namespace otad

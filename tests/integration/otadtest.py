@@ -9,6 +9,7 @@ import signal
 import socket
 import struct
 import subprocess
+import sys
 import tempfile
 import time
 import unittest
@@ -180,11 +181,16 @@ class Gateway:
             self.logf = None
         return self.proc.returncode if self.proc else None
 
-    def cleanup(self):
+    def cleanup(self, test=None):
         self.stop()
         # A sanitizer build reports to stderr, which is this log; whatever the
         # test asserted, such a report fails it.
         text = self.log() if self.log_path and os.path.exists(self.log_path) else ""
+        result = getattr(getattr(test, "_outcome", None), "result", None)
+        failed = result is not None and any(t is test for t, _ in result.failures + result.errors)
+        if text and failed:
+            # A failed test shows what otad said: CI keeps nothing else.
+            sys.stderr.write(f"\n--- otad log (last 4000 bytes) of the failed {test.id()}\n{text[-4000:]}\n---\n")
         report = SANITIZER_REPORT.search(text)
         shutil.rmtree(self.dir, ignore_errors=True)
         if report:
@@ -232,5 +238,5 @@ def tcpboot_fetch(port, mac=b"30aea4041d8c", chunks=None, pause=0.0, timeout=10)
 class GatewayTest(unittest.TestCase):
     def gateway(self, **kw):
         g = Gateway(**kw)
-        self.addCleanup(g.cleanup)
+        self.addCleanup(g.cleanup, self)
         return g

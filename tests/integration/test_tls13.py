@@ -30,6 +30,7 @@ class Tls13(GatewayTest):
         m = re.search(rb"(?:New|Reused), (TLSv[\d.]+), Cipher is (\S+)", p.stdout)
         # s_client prints TLS 1.3's post-handshake tickets among the data.
         ok = b"HTTP/1.1 200 OK" in p.stdout and b"\r\n\r\n" + self.image in p.stdout
+        self.last_err = p.stderr[-800:]  # for a failure's message
         return (m.group(1).decode(), m.group(2).decode()) if m else None, ok
 
     def gnutls(self, priority, *args):
@@ -49,7 +50,9 @@ class Tls13(GatewayTest):
 
     def test_openssl_ecdhe_ecdsa_and_client_certificate(self):
         self.up()
-        (version, cipher), ok = self.s_client("-tls1_3")
+        session, ok = self.s_client("-tls1_3")
+        self.assertIsNotNone(session, self.last_err)
+        version, cipher = session
         self.assertEqual(version, "TLSv1.3")
         self.assertTrue(cipher.startswith("TLS_"), cipher)
         self.assertFalse(ok)  # auth = any: a device without a credential gets 401

@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "otad/fsutil.h"
+#include "otad/md4.h"
 #include "otad/strict_num.h"
 #include "otad/wpa2.h"
 
