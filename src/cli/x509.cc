@@ -19,6 +19,12 @@
 #include "otad/strict_num.h"
 
 namespace otad::cli {
+
+void serial_from_random(const uint8_t random[16], uint8_t serial[16]) {
+  memcpy(serial, random, 16);
+  serial[0] = static_cast<uint8_t>(1 + random[0] % 0x7F);
+}
+
 namespace {
 
 struct Rng {
@@ -136,9 +142,9 @@ Result<std::string> write_cert(Key& subject, Key& issuer, const std::string& sub
   mbedtls_x509write_crt_set_issuer_key(&crt, &issuer.pk);
   int r = mbedtls_x509write_crt_set_subject_name(&crt, subject_name.c_str());
   if (!r) r = mbedtls_x509write_crt_set_issuer_name(&crt, issuer_name.c_str());
-  uint8_t serial[16];
-  (void)!random_bytes(serial, sizeof serial);
-  serial[0] &= 0x7F;  // positive
+  uint8_t random[16], serial[16];
+  if (!random_bytes(random, sizeof random)) return Err("no randomness from the kernel for a serial number");
+  serial_from_random(random, serial);
 #if MBEDTLS_VERSION_NUMBER >= 0x03040000
   if (!r) r = mbedtls_x509write_crt_set_serial_raw(&crt, serial, sizeof serial);
 #else

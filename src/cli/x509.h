@@ -1,6 +1,7 @@
 // Keys and certificates for the gateway CA, the server and devices, made
 // with mbedTLS's x509write: ECDSA P-256, SHA-256.
 #pragma once
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -16,6 +17,10 @@ Result<Pem> make_ca(const std::string& name, int years);
 // Signed by the CA (PEM key + cert). sans: DNS names, IPv4 or IPv6 literals.
 Result<Pem> make_leaf(const Pem& ca, const std::string& cn, const std::vector<std::string>& sans,
                       bool server, int years);
+// A 16-byte serial number that DER encodes minimally as a positive INTEGER:
+// its first byte is 0x01..0x7F. (A leading 0x00 is padding that OpenSSL 3
+// refuses, "illegal padding": the certificate would not load there.)
+void serial_from_random(const uint8_t random[16], uint8_t serial[16]);
 // The certificate's DER bytes.
 Result<std::string> cert_der(const std::string& pem);
 // SHA-256 of the certificate's DER, hex: what devices.ini pins.

@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include "cli/x509.h"
 #include "otad/credentials.h"
 
 using namespace otad;
@@ -36,4 +37,18 @@ TEST(Credentials, ConstantTimeEqual) {
   EXPECT_TRUE(ct_equal(std::string_view("abc"), std::string_view("abc")));
   EXPECT_FALSE(ct_equal(std::string_view("abc"), std::string_view("abd")));
   EXPECT_FALSE(ct_equal(std::string_view("abc"), std::string_view("abcd")));
+}
+
+// Certificate serial numbers (src/cli/x509.cc): positive, and DER-minimal
+// whatever the random bytes, or OpenSSL 3 refuses the certificate.
+TEST(CertSerial, FirstByteIsNeverPaddingNorNegative) {
+  uint8_t random[16] = {}, serial[16];
+  for (int first = 0; first < 256; ++first) {
+    random[0] = static_cast<uint8_t>(first);
+    random[15] = static_cast<uint8_t>(first * 7);
+    otad::cli::serial_from_random(random, serial);
+    EXPECT_GE(serial[0], 0x01) << first;
+    EXPECT_LE(serial[0], 0x7F) << first;
+    EXPECT_EQ(serial[15], random[15]);
+  }
 }
