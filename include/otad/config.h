@@ -35,11 +35,13 @@ struct Config {
   int64_t tcpboot_send_timeout;  // seconds without send progress before abort
   int64_t tcpboot_hold_refused;  // seconds a refused device is held open before the close
   int64_t tcpboot_hold_max;      // refused devices held at once
+  std::string tcpboot_verify_mac;  // off | neighbour
   // [http]: the plain listener, and request handling shared with [https]
   bool http_enabled;
   std::string http_listen;
   int64_t http_port;
   std::string http_auth;  // none | password
+  std::string http_verify_mac;  // off | neighbour
   std::string update_path;
   int64_t max_head;
   int64_t http_read_timeout;

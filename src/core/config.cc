@@ -92,6 +92,12 @@ const std::vector<KeySpec> kTable = {
      "Refused devices held open at once; beyond it they are closed at once, so held devices never fill "
      "the slab.",
      &C::tcpboot_hold_max},
+    {"tcpboot", "verify_mac", KeyType::Choice, 0, 0, "off|neighbour", "off", true, nullptr,
+     "off: the MAC a device sends is believed. neighbour: served only when the kernel's neighbour table "
+     "shows the peer's IP at that very link-layer address (a directly attached network; on a WPA2-Enterprise "
+     "WLAN this binds the request to the station's 802.1X login); else refused, held, and logged naming "
+     "both addresses. Peers behind a router, or on loopback, are refused: there is nothing to check.",
+     &C::tcpboot_verify_mac},
     {"http", "enabled", KeyType::Bool, 0, 0, nullptr, "no", false, nullptr,
      "Serve HTTP on a plain listener (ESP8266httpUpdate, ESP32 HTTPUpdate, esp-update-server "
      "clients, downloads with Range).",
@@ -104,6 +110,11 @@ const std::vector<KeySpec> kTable = {
      "Credential the plain listener demands: none, or password (HTTP Basic, user = MAC; sent in "
      "clear without TLS).",
      &C::http_auth},
+    {"http", "verify_mac", KeyType::Choice, 0, 0, "off|neighbour", "off", true, nullptr,
+     "neighbour: a plain-HTTP request's x-ESP8266-STA-MAC / x-ESP32-STA-MAC must match the peer's "
+     "link-layer address in the kernel's neighbour table (as tcpboot's verify_mac), else 403. A password "
+     "proves the device on its own and is not checked again.",
+     &C::http_verify_mac},
     {"http", "update_path", KeyType::String, 1, 128, nullptr, "/update", true, nullptr,
      "Path of the Arduino update endpoint (also takes esp-update-server's ?dev=&ver= query).",
      &C::update_path},

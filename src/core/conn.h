@@ -11,6 +11,7 @@
 #include <string_view>
 #include <type_traits>
 
+#include "core/peer_addr.h"
 #include "core/transport.h"
 #include "otad/catalog.h"
 
@@ -78,6 +79,8 @@ struct Conn {
   bool devices = true;            // a device listener's: its records reach device state and the event log
   void* owner = nullptr;          // the Server, for the C callback trampoline
   char peer[56] = {};             // "addr:port"
+  PeerAddr peer_addr{};           // the same, as accept() gave it
+  bool verify_link = false;       // a claimed MAC must match the peer's link-layer address
   char mac[13] = {};              // the device as known so far (claimed or proven), else ""
   Identity proven;                // what the transport proved
   int64_t started_ms = 0;

@@ -139,6 +139,7 @@ void Server::on_accept(Listener& l) {
     c->tag = name;
     c->devices = l.spec.devices;
     c->auth = l.auth;
+    c->verify_link = l.verify_link;
     c->misdirected = false;
     c->mac[0] = '\0';
     c->proven = Identity{};
@@ -146,6 +147,7 @@ void Server::on_accept(Listener& l) {
     c->buf = bufs_ ? bufs_.get() + static_cast<size_t>(c - slab_) * buf_size_ : nullptr;
     c->started_ms = now_ms();
     format_peer(ss, c->peer, sizeof c->peer);
+    memcpy(&c->peer_addr, &ss, std::min(sizeof c->peer_addr, static_cast<size_t>(sizeof ss)));
     stats_.accepted++;
     if (++stats_.active > stats_.peak_active) stats_.peak_active = stats_.active;
     if (l.spec.pool) {

@@ -5,9 +5,12 @@
 #include <cstdint>
 #include <string_view>
 
+#include "otad/mac.h"
 #include "otad/result.h"
 
 namespace otad {
+
+struct Conn;
 
 struct ServerOps {
   // Loads the catalog from disk again (files unchanged since are not
@@ -17,6 +20,9 @@ struct ServerOps {
   virtual int64_t uptime_s() const = 0;
   // Connections streaming an image body right now.
   virtual uint32_t downloads_in_flight() const = 0;
+  // verify_mac = neighbour: does the kernel's neighbour table show c's peer
+  // at the link-layer address claimed? why: the reason when not.
+  virtual bool mac_proven_by_link(const Conn& c, const Mac& claimed, char* why, size_t n) = 0;
 
  protected:
   ~ServerOps() = default;

@@ -107,6 +107,11 @@ int64_t Server::uptime_s() const { return (now_ms() - started_ms_) / 1000; }
 
 uint32_t Server::downloads_in_flight() const { return transfers_.downloads(); }
 
+bool Server::mac_proven_by_link(const Conn& c, const Mac& claimed, char* why, size_t n) {
+  if (!neighbours_) neighbours_ = std::make_unique<Neighbours>();
+  return neighbours_->check(c.peer_addr, claimed, now_ms(), why, n) == LinkProof::Match;
+}
+
 void Server::add_listener(ListenerSpec spec) {
   auto l = std::make_unique<Listener>();
   l->spec = std::move(spec);
@@ -139,7 +144,10 @@ void Server::sync_context() {
   transfers_.admission().configure(static_cast<uint32_t>(cfg_.max_downloads), static_cast<uint32_t>(cfg_.per_device),
                                    cfg_.admission_hold * 1000, static_cast<uint32_t>(cfg_.retry_after));
   transfers_.pacer().configure(static_cast<uint64_t>(cfg_.bandwidth));
-  for (auto& l : listeners_) l->auth = l->spec.auth_key ? auth_from_name(cfg_.*(l->spec.auth_key)) : Auth::None;
+  for (auto& l : listeners_) {
+    l->auth = l->spec.auth_key ? auth_from_name(cfg_.*(l->spec.auth_key)) : Auth::None;
+    l->verify_link = l->spec.verify_mac_key && cfg_.*(l->spec.verify_mac_key) == "neighbour";
+  }
 }
 
 void Server::close_listeners() {

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "core/conn.h"
+#include "core/neighbours.h"
 #include "core/context.h"
 #include "core/ops.h"
 #include "core/transfer.h"
@@ -34,6 +35,7 @@ struct ListenerSpec {
   std::string addr;
   int port = 0;
   bool devices = true;  // false: the operator's listener (admin), kept out of device state and events
+  std::string Config::* verify_mac_key = nullptr;  // the section's verify_mac key, if it has one
 };
 
 struct Listener {
@@ -43,6 +45,7 @@ struct Listener {
   bool pool_busy = false;  // off: every pooled transport context busy
   ListenerSpec spec;
   Auth auth = Auth::None;
+  bool verify_link = false;  // verify_mac = neighbour (from the config, at start and reload)
   void* owner = nullptr;
 };
 
@@ -65,6 +68,7 @@ class Server final : public ServerOps {
   Status reload_catalog(std::string_view just_written) override;
   int64_t uptime_s() const override;
   uint32_t downloads_in_flight() const override;
+  bool mac_proven_by_link(const Conn& c, const Mac& claimed, char* why, size_t n) override;
 
   // Opens listeners and runs until shut down. Returns the exit status.
   int run();
@@ -130,6 +134,7 @@ class Server final : public ServerOps {
   event* tick_timer_ = nullptr;  // each second: the state snapshot when due
   RunningCommand wpa2_cmd_;      // the RADIUS server's reload, while it runs
   bool wpa2_reload_due_ = false;
+  std::unique_ptr<Neighbours> neighbours_;  // made at the first link-layer check
 };
 
 }  // namespace otad

@@ -63,6 +63,7 @@ struct ListenerSection {
   int64_t Config::* port;
   std::string Config::* auth;  // null: the protocol has no device credentials
   bool devices;                // its requests are devices' (device state, event log); admin: the operator's
+  std::string Config::* verify_mac;  // null: no link-layer check of claimed MACs
 };
 // The admin API speaks HTTP with its own routes (src/admin).
 Protocol g_admin_protocol;
@@ -70,13 +71,13 @@ AdminApi g_admin;
 
 const ListenerSection kListeners[] = {
     {"tcpboot", &kTcpbootProtocol, false, nullptr, &Config::tcpboot_enabled, &Config::tcpboot_listen,
-     &Config::tcpboot_port, nullptr, true},
+     &Config::tcpboot_port, nullptr, true, &Config::tcpboot_verify_mac},
     {"http", &kHttpProtocol, false, nullptr, &Config::http_enabled, &Config::http_listen, &Config::http_port,
-     &Config::http_auth, true},
+     &Config::http_auth, true, &Config::http_verify_mac},
     {"https", &kHttpProtocol, true, nullptr, &Config::https_enabled, &Config::https_listen, &Config::https_port,
-     &Config::https_auth, true},
+     &Config::https_auth, true, nullptr},
     {"admin", &g_admin_protocol, false, &Config::admin_tls, &Config::admin_enabled, &Config::admin_listen,
-     &Config::admin_port, nullptr, false},
+     &Config::admin_port, nullptr, false, nullptr},
 };
 
 }  // namespace
@@ -166,7 +167,8 @@ int main(int argc, char** argv) {
   }
   for (const ListenerSection& l : kListeners) {
     if (!(c.*l.enabled)) continue;
-    ListenerSpec spec{l.section, l.proto, nullptr, l.auth, c.*l.listen, static_cast<int>(c.*l.port), l.devices};
+    ListenerSpec spec{l.section, l.proto,    nullptr,  l.auth, c.*l.listen, static_cast<int>(c.*l.port),
+                      l.devices,  l.verify_mac};
     if (l.tls || (l.tls_key && c.*l.tls_key)) {
       // A TLS server (certificate, pool, session cache) per TLS section; its
       // registry is the server's live one, so a reload revokes at once.

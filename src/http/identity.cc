@@ -91,8 +91,14 @@ bool identify(const Exchange& x, HttpResponse* out, DeviceReport* report) {
     return true;
   }
   if (claimed) {
-    report->mac = *claimed;
     name_device(c, *claimed);
+    char why[224];
+    if (c.verify_link && !x.ctx.ops->mac_proven_by_link(c, *claimed, why, sizeof why)) {
+      out->fail(403, "MAC header not proven by the link layer");
+      out->set_note("MAC not proven by the link layer: %s", why);
+      return false;
+    }
+    report->mac = *claimed;
   }
   return true;
 }

@@ -32,7 +32,7 @@ struct HttpResponse {
   // Set by a handler that takes the request body: the driver streams the
   // body into it, then asks the route's body handler for the response.
   Upload* receive = nullptr;
-  char note[96] = {};                  // why, for the log line
+  char note[192] = {};                 // why, for the log line
   char headers[448] = {};              // extra header lines, in order
   uint16_t headers_len = 0;
   bool headers_overflow = false;

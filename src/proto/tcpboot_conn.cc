@@ -102,6 +102,25 @@ Next admit_and_send(Conn& c, const Context& ctx, const char* why) {
   return {Want::Write, 0};
 }
 
+// A refused device: recorded now, once, and held open without a reply
+// (a close makes the bootloader erase and reboot) until the hold runs out,
+// unless hold_max devices are held already.
+Next refuse(Conn& c, const Context& ctx, const char* what) {
+  Tcpboot& t = tb(c);
+  if (ctx.cfg->tcpboot_hold_refused > 0 && g_held < static_cast<uint32_t>(ctx.cfg->tcpboot_hold_max)) {
+    char tail[160];
+    snprintf(tail, sizeof tail, "; held open for %lld s without a reply (a close makes the bootloader erase and reboot)",
+             static_cast<long long>(ctx.cfg->tcpboot_hold_refused));
+    ctx.transfers->end(c, {.outcome = Outcome::Refused, .started_ms = c.started_ms, .what = what, .tail = tail});
+    t.st = Tcpboot::St::Hold;
+    t.held = true;
+    g_held++;
+    c.deadline_ms = now_ms() + ctx.cfg->tcpboot_hold_refused * 1000;
+    return {Want::Read, ctx.cfg->tcpboot_hold_refused * 1000};
+  }
+  return end(c, ctx, Outcome::Refused, what, "; closed without a reply");
+}
+
 Next on_mac(Conn& c, const Context& ctx) {
   Tcpboot& t = tb(c);
   const Mac mac = mac_reader_mac(t.rd);
@@ -110,6 +129,14 @@ Next on_mac(Conn& c, const Context& ctx) {
   rep.mac = mac;
   rep.ask = Ask::Boot;
   rep.family = ChipFamily::Esp32;  // the network bootloader runs on ESP32-family chips only
+  char why[224];
+  if (c.verify_link && !ctx.ops->mac_proven_by_link(c, mac, why, sizeof why)) {
+    // Refused like any refusal (held: a close makes the bootloader erase
+    // and reboot), before the fleet hears of the claim.
+    char what[280];
+    snprintf(what, sizeof what, "refused: MAC not proven by the link layer: %s", why);
+    return refuse(c, ctx, what);
+  }
   const Decision d = decide_for(c, ctx, rep);
   if (d.kind == Decision::Busy) {
     // Held open like any wait (a close makes the bootloader erase and
@@ -126,19 +153,7 @@ Next on_mac(Conn& c, const Context& ctx) {
   if (d.kind != Decision::Serve) {
     char what[128];
     snprintf(what, sizeof what, "%s: %s", d.status == 404 ? "no image" : "refused", d.why);
-    if (ctx.cfg->tcpboot_hold_refused > 0 && g_held < static_cast<uint32_t>(ctx.cfg->tcpboot_hold_max)) {
-      // Recorded now, once; the close comes when the hold runs out.
-      char tail[160];
-      snprintf(tail, sizeof tail, "; held open for %lld s without a reply (a close makes the bootloader erase and reboot)",
-               static_cast<long long>(ctx.cfg->tcpboot_hold_refused));
-      ctx.transfers->end(c, {.outcome = Outcome::Refused, .started_ms = c.started_ms, .what = what, .tail = tail});
-      t.st = Tcpboot::St::Hold;
-      t.held = true;
-      g_held++;
-      c.deadline_ms = now_ms() + ctx.cfg->tcpboot_hold_refused * 1000;
-      return {Want::Read, ctx.cfg->tcpboot_hold_refused * 1000};
-    }
-    return end(c, ctx, Outcome::Refused, what, "; closed without a reply");
+    return refuse(c, ctx, what);
   }
   c.body = {d.image, 0, d.image->m.size, 0};
   return admit_and_send(c, ctx, d.why);
