@@ -93,6 +93,7 @@ struct Config {
   std::string eap_user_file;
   std::string radius_users_file;
   std::string nt_hash_file;
+  std::string crl_file;
   std::string wpa2_reload_command;
   int64_t wpa2_reload_timeout;
 };

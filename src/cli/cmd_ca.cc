@@ -67,6 +67,12 @@ int cmd_ca(const std::string& verb, const Args& a) {
   if (s) s = write_file_atomic(cfg.client_ca_file, ca->cert);
   if (s) s = write_file_atomic(cfg.key_file, server->key, 0600);
   if (s) s = write_file_atomic(cfg.cert_file, server->cert);
+  if (s && !cfg.crl_file.empty()) {
+    // A new CA starts with an empty CRL of its own (the old one's entries
+    // name certificates of the old CA, which no longer verify anyway).
+    auto crl = make_crl(*ca, "", {});
+    s = crl ? write_file_atomic(cfg.crl_file, ca->cert + *crl) : Status(Err(crl.error()));
+  }
   if (!s) {
     fprintf(stderr, "otactl: %s\n", s.error().c_str());
     return kExitFail;

@@ -47,19 +47,55 @@ bool store_nt_hash(const Config& cfg, const Mac& mac, const std::string* hash) {
   return s.ok();
 }
 
-// The RADIUS server's user files follow the registry, and the server is
-// told to reload, in the same step that changes otad's own view. False
-// (after printing why) when either did not happen: a revoked device may
-// then still be on the Wi-Fi.
-bool wpa2_step(const Config& cfg, const Registry& reg) {
+// [wpa2] crl_file: the CA certificate and a CRL listing, besides what it
+// listed before, the certificate of a device that leaves (revoked or
+// removed). The device's certificate is the one otactl issued into the CA's
+// devices folder, if it is still the one pinned. Returns whether the file
+// changed; false with *ok = false after printing an error.
+bool crl_step(const Config& cfg, const Device* leaving, bool* ok) {
+  *ok = true;
+  if (cfg.crl_file.empty()) return false;
+  std::vector<std::string> revoked;
+  if (leaving && !leaving->cert.empty()) {
+    const std::string path = dir_of(cfg.client_ca_file) + "/devices/" + leaving->mac.str() + ".crt";
+    auto pem = read_file(path, 1 << 16);
+    auto fp = pem ? cert_fingerprint(*pem) : Result<std::string>(Err(""));
+    if (fp && *fp == leaving->cert) revoked.push_back(*pem);
+    else printf("  (its certificate is not at %s: not added to the CRL; otad refuses it all the same)\n", path.c_str());
+  }
+  if (revoked.empty() && file_exists(cfg.crl_file)) return false;
+  auto ca = load_ca(cfg);
+  auto previous = file_exists(cfg.crl_file) ? read_file(cfg.crl_file, 16 << 20) : Result<std::string>(std::string());
+  Result<std::string> crl = !ca ? Result<std::string>(Err(ca.error()))
+                            : !previous ? Result<std::string>(Err(cfg.crl_file + ": " + previous.error()))
+                                        : make_crl(*ca, *previous, revoked);
+  Status s = crl ? write_file_atomic(cfg.crl_file, ca->cert + *crl) : Status(Err(crl.error()));
+  if (!s) {
+    fprintf(stderr, "otactl: wpa2: crl_file: %s\n", s.error().c_str());
+    *ok = false;
+    return false;
+  }
+  if (!revoked.empty()) printf("certificate of %s added to the CRL (%s)\n", leaving->mac.str().c_str(), cfg.crl_file.c_str());
+  return true;
+}
+
+// The RADIUS server's user files (and CRL) follow the registry, and the
+// server is told to reload, in the same step that changes otad's own view.
+// False (after printing why) when either did not happen: a revoked device
+// may then still be on the Wi-Fi.
+bool wpa2_step(const Config& cfg, const Registry& reg, const Device* leaving = nullptr) {
+  bool crl_ok;
+  const bool crl_changed = crl_step(cfg, leaving, &crl_ok);
   auto changed = wpa2_sync({cfg.eap_user_file, cfg.radius_users_file, cfg.nt_hash_file}, reg);
   if (!changed) {
     fprintf(stderr, "otactl: wpa2: %s; the RADIUS server's users did not change\n", changed.error().c_str());
     return false;
   }
-  if (!*changed) return true;
-  printf("RADIUS users updated (%s)\n", cfg.eap_user_file.empty() ? cfg.radius_users_file.c_str()
-                                                                   : cfg.eap_user_file.c_str());
+  if (!*changed && !crl_changed) return crl_ok;
+  if (*changed) {
+    printf("RADIUS users updated (%s)\n", cfg.eap_user_file.empty() ? cfg.radius_users_file.c_str()
+                                                                     : cfg.eap_user_file.c_str());
+  }
   if (cfg.wpa2_reload_command.empty()) {
     printf("  ([wpa2] reload_command is empty: reload the RADIUS server yourself)\n");
     return true;
@@ -70,7 +106,7 @@ bool wpa2_step(const Config& cfg, const Registry& reg) {
     return false;
   }
   printf("RADIUS server reloaded (%s)\n", cfg.wpa2_reload_command.c_str());
-  return true;
+  return crl_ok;
 }
 
 // Issues what was asked for, stores the verifiers in d and prints what goes
@@ -237,6 +273,7 @@ int change_device(const Args& a, const char* verb, const char* done,
   Config cfg;
   Registry reg;
   if (!load_config(a, &cfg) || !load_registry(cfg, &reg)) return kExitFail;
+  const std::optional<Device> before = reg.find(*mac) ? std::optional<Device>(*reg.find(*mac)) : std::nullopt;
   if (!change(reg, *mac)) {
     fprintf(stderr, "otactl: %s is not registered\n", mac->str().c_str());
     return kExitFail;
@@ -248,7 +285,7 @@ int change_device(const Args& a, const char* verb, const char* done,
   }
   printf("%s %s\n", done, mac->str().c_str());
   // Its Wi-Fi password goes with it; the user files lose its entries.
-  const bool radius_ok = store_nt_hash(cfg, *mac, nullptr) && wpa2_step(cfg, reg);
+  const bool radius_ok = store_nt_hash(cfg, *mac, nullptr) && wpa2_step(cfg, reg, &*before);
   notify_daemon(cfg);
   return radius_ok ? kExitOk : kExitFail;
 }

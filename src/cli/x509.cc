@@ -6,8 +6,10 @@
 #include <mbedtls/entropy.h>
 #include <mbedtls/error.h>
 #include <mbedtls/oid.h>
+#include <mbedtls/pem.h>
 #include <mbedtls/pk.h>
 #include <mbedtls/version.h>
+#include <mbedtls/x509_crl.h>
 #include <mbedtls/x509_crt.h>
 #include <mbedtls/x509_csr.h>
 
@@ -216,6 +218,110 @@ Result<Pem> make_leaf(const Pem& ca, const std::string& cn, const std::vector<st
   auto cert = write_cert(k, cak, "CN=" + cn, issuer, false, server, sans, years, rng);
   if (!cert) return Err(cert.error());
   return Pem{*cert, key_pem(k)};
+}
+
+namespace {
+
+// DER, forwards: tag, length, content.
+std::string tlv(uint8_t tag, const std::string& v) {
+  std::string out(1, static_cast<char>(tag));
+  const size_t n = v.size();
+  if (n < 0x80) {
+    out += static_cast<char>(n);
+  } else {
+    std::string len;
+    for (size_t m = n; m; m >>= 8) len.insert(len.begin(), static_cast<char>(m & 0xff));
+    out += static_cast<char>(0x80 | len.size());
+    out += len;
+  }
+  return out + v;
+}
+
+// UTCTime before 2050, GeneralizedTime from then on (RFC 5280 4.1.2.5).
+std::string der_time(const std::string& yyyymmddhhmmss) {
+  if (yyyymmddhhmmss.compare(0, 4, "2050") < 0) return tlv(0x17, yyyymmddhhmmss.substr(2) + "Z");
+  return tlv(0x18, yyyymmddhhmmss + "Z");
+}
+
+std::string x509_time_text(const mbedtls_x509_time& t) {
+  char b[32];
+  snprintf(b, sizeof b, "%04d%02d%02d%02d%02d%02d", t.year, t.mon, t.day, t.hour, t.min, t.sec);
+  return b;
+}
+
+std::string pem_block(const char* label, const std::string& der) {
+  const std::string head = std::string("-----BEGIN ") + label + "-----\n", foot = std::string("-----END ") + label + "-----\n";
+  std::string out(der.size() * 2 + 128, '\0');
+  size_t olen = 0;
+  if (mbedtls_pem_write_buffer(head.c_str(), foot.c_str(), reinterpret_cast<const unsigned char*>(der.data()),
+                               der.size(), reinterpret_cast<unsigned char*>(out.data()), out.size(), &olen) != 0) {
+    return "";
+  }
+  out.resize(olen ? olen - 1 : 0);  // olen counts the terminating NUL
+  return out;
+}
+
+}  // namespace
+
+Result<std::string> make_crl(const Pem& ca, const std::string& previous, const std::vector<std::string>& revoked) {
+  Rng rng;
+  Key cak;
+  if (Status s = parse_key(cak, ca.key, rng); !s) return Err(s.error());
+  mbedtls_x509_crt cacrt;
+  mbedtls_x509_crt_init(&cacrt);
+  int r = mbedtls_x509_crt_parse(&cacrt, reinterpret_cast<const unsigned char*>(ca.cert.c_str()), ca.cert.size() + 1);
+  const std::string issuer = r ? "" : std::string(reinterpret_cast<const char*>(cacrt.subject_raw.p), cacrt.subject_raw.len);
+  mbedtls_x509_crt_free(&cacrt);
+  if (r) return Err(err("CA certificate", r));
+  // Entries: the previous CRL's (with their dates), then the new ones.
+  std::vector<std::pair<std::string, std::string>> entries;  // serial content, revocation time
+  const size_t at = previous.find("-----BEGIN X509 CRL-----");
+  if (at != std::string::npos) {
+    const std::string block = previous.substr(at);
+    mbedtls_x509_crl old;
+    mbedtls_x509_crl_init(&old);
+    r = mbedtls_x509_crl_parse(&old, reinterpret_cast<const unsigned char*>(block.c_str()), block.size() + 1);
+    for (const mbedtls_x509_crl_entry* e = r ? nullptr : &old.entry; e && e->serial.len; e = e->next) {
+      entries.emplace_back(std::string(reinterpret_cast<const char*>(e->serial.p), e->serial.len),
+                           x509_time_text(e->revocation_date));
+    }
+    mbedtls_x509_crl_free(&old);
+    if (r) return Err(err("previous CRL", r));
+  }
+  const std::string now = validity(0);
+  for (const std::string& pem : revoked) {
+    mbedtls_x509_crt c;
+    mbedtls_x509_crt_init(&c);
+    r = mbedtls_x509_crt_parse(&c, reinterpret_cast<const unsigned char*>(pem.c_str()), pem.size() + 1);
+    std::string serial = r ? "" : std::string(reinterpret_cast<const char*>(c.serial.p), c.serial.len);
+    mbedtls_x509_crt_free(&c);
+    if (r) return Err(err("revoked certificate", r));
+    bool listed = false;
+    for (const auto& e : entries) listed |= e.first == serial;
+    if (!listed) entries.emplace_back(serial, now);
+  }
+  const std::string ecdsa_sha256 = tlv(0x30, tlv(0x06, "\x2a\x86\x48\xce\x3d\x04\x03\x02"));
+  std::string list;
+  for (const auto& [serial, when] : entries) list += tlv(0x30, tlv(0x02, serial) + der_time(when));
+  // cRLNumber: the time of issue, so each CRL numbers above the last.
+  std::string number;
+  for (int64_t n = static_cast<int64_t>(time(nullptr)); n; n >>= 8) number.insert(number.begin(), static_cast<char>(n & 0xff));
+  if (static_cast<uint8_t>(number[0]) & 0x80) number.insert(number.begin(), '\0');
+  const std::string ext = tlv(0xa0, tlv(0x30, tlv(0x30, tlv(0x06, "\x55\x1d\x14") + tlv(0x04, tlv(0x02, number)))));
+  std::string tbs = tlv(0x02, "\x01") + ecdsa_sha256 + issuer + der_time(now) + der_time(validity(10));
+  if (!list.empty()) tbs += tlv(0x30, list);
+  tbs = tlv(0x30, tbs + ext);
+  uint8_t hash[32], sig[MBEDTLS_PK_SIGNATURE_MAX_SIZE];
+  sha256_bytes({reinterpret_cast<const uint8_t*>(tbs.data()), tbs.size()}, hash);
+  size_t sig_len = 0;
+#if MBEDTLS_VERSION_NUMBER >= 0x03000000
+  r = mbedtls_pk_sign(&cak.pk, MBEDTLS_MD_SHA256, hash, 32, sig, sizeof sig, &sig_len, mbedtls_ctr_drbg_random, &rng.drbg);
+#else
+  r = mbedtls_pk_sign(&cak.pk, MBEDTLS_MD_SHA256, hash, 32, sig, &sig_len, mbedtls_ctr_drbg_random, &rng.drbg);
+#endif
+  if (r) return Err(err("signing the CRL", r));
+  const std::string bits = std::string(1, '\0') + std::string(reinterpret_cast<const char*>(sig), sig_len);
+  return pem_block("X509 CRL", tlv(0x30, tbs + ecdsa_sha256 + tlv(0x03, bits)));
 }
 
 Result<std::string> cert_der(const std::string& pem) {

@@ -21,6 +21,11 @@ Result<Pem> make_leaf(const Pem& ca, const std::string& cn, const std::vector<st
 // its first byte is 0x01..0x7F. (A leading 0x00 is padding that OpenSSL 3
 // refuses, "illegal padding": the certificate would not load there.)
 void serial_from_random(const uint8_t random[16], uint8_t serial[16]);
+// A CRL (PEM) signed by the CA: the entries of previous (a PEM text holding
+// an earlier CRL, or ""), kept with their dates, plus the certificates of
+// revoked (PEM), each listed once. Valid for ten years; rewritten at each
+// revocation.
+Result<std::string> make_crl(const Pem& ca, const std::string& previous, const std::vector<std::string>& revoked);
 // The certificate's DER bytes.
 Result<std::string> cert_der(const std::string& pem);
 // SHA-256 of the certificate's DER, hex: what devices.ini pins.

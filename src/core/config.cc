@@ -284,6 +284,12 @@ const std::vector<KeySpec> kTable = {
      "Where otactl device add --wifi-password keeps each device's NT hash (MD4 of the password, what "
      "MSCHAPv2 needs; password-equivalent, so mode 0600). Empty: no Wi-Fi passwords.",
      &C::nt_hash_file},
+    {"wpa2", "crl_file", KeyType::String, 0, 190, nullptr, "", true, nullptr,
+     "The gateway CA's certificate followed by its CRL (PEM), rewritten by otactl whenever a device "
+     "with a certificate is revoked or removed: point hostapd's ca_cert at it with check_crl=1 (FreeRADIUS: "
+     "ca_file, check_crl = yes), so a revoked certificate stays out even under a catch-all user line. "
+     "Empty: none.",
+     &C::crl_file},
     {"wpa2", "reload_command", KeyType::String, 0, 190, nullptr, "", true, nullptr,
      "Run by /bin/sh after a user file changed, so the RADIUS server reads it: e.g. 'kill -HUP $(cat "
      "/var/run/hostapd.pid)', 'ubus call hostapd.wlan0 reload', 'radmin -e hup'. Empty: none.",

@@ -22,7 +22,9 @@ from test_https import add_device, https_gateway
 HOSTAPD = shutil.which("hostapd") or "/usr/sbin/hostapd"
 EAPOL_TEST = shutil.which("eapol_test")
 SECRET = "otad-radius-test"
-OPERATOR_LINES = '* PEAP\n"guest" MSCHAPV2 "guest password" [2]\n'
+# A catch-all that would let any certificate of the CA in: only the CRL keeps
+# a revoked one out.
+OPERATOR_LINES = '* PEAP,TLS\n"guest" MSCHAPV2 "guest password" [2]\n'
 A, B, C = "30:AE:A4:04:1D:01", "30:AE:A4:04:1D:02", "30:AE:A4:04:1D:03"
 
 
@@ -39,7 +41,9 @@ class Wpa2(GatewayTest):
         self.hostapd_pid = os.path.join(g.dir, "hostapd.pid")
         with open(g.config, "a") as f:
             f.write(f"\n[wpa2]\neap_user_file = {self.users}\nnt_hash_file = {g.dir}/wifi-nt\n"
+                    f"crl_file = {g.dir}/ca-crl.pem\n"
                     f"reload_command = kill -HUP $(cat {self.hostapd_pid})\nreload_timeout = 5\n")
+        g.ctl("ca", "init", "--force")  # with crl_file set: the CA and its (empty) CRL
         with open(self.users, "w") as f:
             f.write(OPERATOR_LINES)
         self.radius_port = free_port()
@@ -49,7 +53,10 @@ class Wpa2(GatewayTest):
         with open(conf, "w") as f:
             f.write(f"driver=none\ninterface=lo\nlogger_stdout=-1\nlogger_stdout_level=2\n"
                     f"radius_server_clients={g.dir}/radius_clients\nradius_server_auth_port={self.radius_port}\n"
-                    f"eap_server=1\neap_user_file={self.users}\nca_cert={g.dir}/tls/ca.crt\n"
+                    f"eap_server=1\neap_user_file={self.users}\nca_cert={g.dir}/ca-crl.pem\n"
+                    # hostapd 2.10 reads its CRL at start and then every
+                    # crl_reload_interval seconds, not at SIGHUP.
+                    f"check_crl=1\ncrl_reload_interval=1\n"
                     f"server_cert={g.dir}/tls/server.crt\nprivate_key={g.dir}/tls/server.key\n")
         # In the background (-B), as on a gateway: only then does it write its
         # pid file, which reload_command signals.
@@ -135,10 +142,14 @@ class Wpa2(GatewayTest):
         self.assertEqual(p.stdout, "200", p.stderr)
 
         # Revocation: otad refuses at its next handshake, and the Wi-Fi at once.
-        for mac in (A, B):
-            out = g.ctl("device", "revoke", mac).stdout
+        outs = [g.ctl("device", "revoke", mac).stdout for mac in (A, B)]
+        for out in outs:
             self.assertIn("RADIUS server reloaded", out)
-        time.sleep(0.3)  # hostapd re-reads its files on SIGHUP, asynchronously
+        self.assertIn(f"certificate of {ident(A)} added to the CRL", outs[0])
+        p = subprocess.run(["openssl", "verify", "-crl_check", "-CAfile", os.path.join(g.dir, "ca-crl.pem"),
+                            os.path.join(g.dir, "tls/devices", ident(A) + ".crt")], capture_output=True, text=True)
+        self.assertIn("certificate revoked", p.stdout + p.stderr)
+        time.sleep(1.5)  # hostapd: SIGHUP for the user file, crl_reload_interval for the CRL
         self.assertFalse(self.tls(A))
         self.assertFalse(self.mschap(B, pw_b))
         self.assertTrue(self.mschap(C, pw_c))  # the others stay on
@@ -210,8 +221,11 @@ class Wpa2(GatewayTest):
             f.write(OPERATOR_LINES)
         g.start()
         g.ctl("device", "add", B, "--wifi-password")
-        with open(self.users, "w") as f:
+        # Written whole (temp and rename), as an editor saves: otad must not
+        # read it half-written.
+        with open(self.users + ".new", "w") as f:
             f.write("# END otad\n")
+        os.rename(self.users + ".new", self.users)
         g.send(signal.SIGHUP)
         g.wait_log(r"wpa2: " + re.escape(self.users) + r":1: '# END otad' without its BEGIN; left as it was")
         self.assertEqual(open(self.users).read(), "# END otad\n")
