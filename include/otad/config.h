@@ -94,6 +94,7 @@ struct Config {
   std::string radius_users_file;
   std::string nt_hash_file;
   std::string crl_file;
+  std::string hostapd_ctrl;
   std::string wpa2_reload_command;
   int64_t wpa2_reload_timeout;
 };

@@ -92,11 +92,13 @@ const std::vector<KeySpec> kTable = {
      "Refused devices held open at once; beyond it they are closed at once, so held devices never fill "
      "the slab.",
      &C::tcpboot_hold_max},
-    {"tcpboot", "verify_mac", KeyType::Choice, 0, 0, "off|neighbour", "off", true, nullptr,
+    {"tcpboot", "verify_mac", KeyType::Choice, 0, 0, "off|neighbour|hostapd", "off", true, nullptr,
      "off: the MAC a device sends is believed. neighbour: served only when the kernel's neighbour table "
      "shows the peer's IP at that very link-layer address (a directly attached network; on a WPA2-Enterprise "
      "WLAN this binds the request to the station's 802.1X login); else refused, held, and logged naming "
-     "both addresses. Peers behind a router, or on loopback, are refused: there is nothing to check.",
+     "both addresses. Peers behind a router, or on loopback, are refused: there is nothing to check. "
+     "hostapd: as neighbour, and hostapd ([wpa2] hostapd_ctrl) must say the station logged in to the "
+     "Wi-Fi over 802.1X with identity = that MAC.",
      &C::tcpboot_verify_mac},
     {"http", "enabled", KeyType::Bool, 0, 0, nullptr, "no", false, nullptr,
      "Serve HTTP on a plain listener (ESP8266httpUpdate, ESP32 HTTPUpdate, esp-update-server "
@@ -290,6 +292,10 @@ const std::vector<KeySpec> kTable = {
      "ca_file, check_crl = yes), so a revoked certificate stays out even under a catch-all user line. "
      "Empty: none.",
      &C::crl_file},
+    {"wpa2", "hostapd_ctrl", KeyType::String, 0, 107, nullptr, "", true, nullptr,
+     "hostapd's control socket for the access point devices join (e.g. /var/run/hostapd/wlan0), asked by "
+     "verify_mac = hostapd with 'STA <mac>'. Empty: none (verify_mac = hostapd then refuses).",
+     &C::hostapd_ctrl},
     {"wpa2", "reload_command", KeyType::String, 0, 190, nullptr, "", true, nullptr,
      "Run by /bin/sh after a user file changed, so the RADIUS server reads it: e.g. 'kill -HUP $(cat "
      "/var/run/hostapd.pid)', 'ubus call hostapd.wlan0 reload', 'radmin -e hup'. Empty: none.",

@@ -81,6 +81,7 @@ struct Conn {
   char peer[56] = {};             // "addr:port"
   PeerAddr peer_addr{};           // the same, as accept() gave it
   bool verify_link = false;       // a claimed MAC must match the peer's link-layer address
+  bool verify_station = false;    // ... and hostapd's 802.1X identity of that station
   char mac[13] = {};              // the device as known so far (claimed or proven), else ""
   Identity proven;                // what the transport proved
   int64_t started_ms = 0;

@@ -140,6 +140,7 @@ void Server::on_accept(Listener& l) {
     c->devices = l.spec.devices;
     c->auth = l.auth;
     c->verify_link = l.verify_link;
+    c->verify_station = l.verify_station;
     c->misdirected = false;
     c->mac[0] = '\0';
     c->proven = Identity{};

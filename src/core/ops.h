@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <string_view>
 
+#include "otad/hostapd_ctrl.h"
 #include "otad/mac.h"
 #include "otad/result.h"
 
@@ -23,6 +24,9 @@ struct ServerOps {
   // verify_mac = neighbour: does the kernel's neighbour table show c's peer
   // at the link-layer address claimed? why: the reason when not.
   virtual bool mac_proven_by_link(const Conn& c, const Mac& claimed, char* why, size_t n) = 0;
+  // verify_mac = hostapd: did the station log in over 802.1X as claimed?
+  // Pending: hostapd has not answered yet; ask again shortly.
+  virtual StationCheck station_check(const Mac& claimed, char* why, size_t n) = 0;
 
  protected:
   ~ServerOps() = default;

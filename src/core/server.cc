@@ -112,6 +112,18 @@ bool Server::mac_proven_by_link(const Conn& c, const Mac& claimed, char* why, si
   return neighbours_->check(c.peer_addr, claimed, now_ms(), why, n) == LinkProof::Match;
 }
 
+StationCheck Server::station_check(const Mac& claimed, char* why, size_t n) {
+  if (cfg_.hostapd_ctrl.empty()) {
+    snprintf(why, n, "verify_mac = hostapd needs [wpa2] hostapd_ctrl (hostapd's control socket)");
+    return StationCheck::No;
+  }
+  if (!hostapd_ || hostapd_->path() != cfg_.hostapd_ctrl) hostapd_ = std::make_unique<HostapdCtrl>(cfg_.hostapd_ctrl);
+  std::string w;
+  const StationCheck r = hostapd_->check(claimed, now_ms(), &w);
+  snprintf(why, n, "%s", w.c_str());
+  return r;
+}
+
 void Server::add_listener(ListenerSpec spec) {
   auto l = std::make_unique<Listener>();
   l->spec = std::move(spec);
@@ -146,7 +158,9 @@ void Server::sync_context() {
   transfers_.pacer().configure(static_cast<uint64_t>(cfg_.bandwidth));
   for (auto& l : listeners_) {
     l->auth = l->spec.auth_key ? auth_from_name(cfg_.*(l->spec.auth_key)) : Auth::None;
-    l->verify_link = l->spec.verify_mac_key && cfg_.*(l->spec.verify_mac_key) == "neighbour";
+    const std::string mode = l->spec.verify_mac_key ? cfg_.*(l->spec.verify_mac_key) : "off";
+    l->verify_link = mode != "off";
+    l->verify_station = mode == "hostapd";
   }
 }
 

@@ -11,6 +11,7 @@
 
 #include "core/conn.h"
 #include "core/neighbours.h"
+#include "otad/hostapd_ctrl.h"
 #include "core/context.h"
 #include "core/ops.h"
 #include "core/transfer.h"
@@ -45,7 +46,8 @@ struct Listener {
   bool pool_busy = false;  // off: every pooled transport context busy
   ListenerSpec spec;
   Auth auth = Auth::None;
-  bool verify_link = false;  // verify_mac = neighbour (from the config, at start and reload)
+  bool verify_link = false;     // verify_mac = neighbour or hostapd (from the config, at start and reload)
+  bool verify_station = false;  // verify_mac = hostapd
   void* owner = nullptr;
 };
 
@@ -69,6 +71,7 @@ class Server final : public ServerOps {
   int64_t uptime_s() const override;
   uint32_t downloads_in_flight() const override;
   bool mac_proven_by_link(const Conn& c, const Mac& claimed, char* why, size_t n) override;
+  StationCheck station_check(const Mac& claimed, char* why, size_t n) override;
 
   // Opens listeners and runs until shut down. Returns the exit status.
   int run();
@@ -135,6 +138,7 @@ class Server final : public ServerOps {
   RunningCommand wpa2_cmd_;      // the RADIUS server's reload, while it runs
   bool wpa2_reload_due_ = false;
   std::unique_ptr<Neighbours> neighbours_;  // made at the first link-layer check
+  std::unique_ptr<HostapdCtrl> hostapd_;    // made at the first station check
 };
 
 }  // namespace otad

@@ -14,6 +14,7 @@ namespace otad {
 namespace {
 
 constexpr int64_t kLingerMs = 5000;
+constexpr int64_t kVerifyMs = 1000;  // longest wait for hostapd's answer
 
 struct Tcpboot {
   enum class St : uint8_t {
@@ -23,7 +24,9 @@ struct Tcpboot {
     Linger,      // all sent, FIN sent: waiting for the device to close
     Hold,        // refused: held open, silent, until hold_refused runs out
     Wait,        // decided, waiting in line for a download slot (max_downloads)
+    Verify,      // waiting for hostapd to say who the station logged in as
   } st;
+  bool verified;  // the MAC passed verify_mac (a rollout wait decides again, it does not re-verify)
   bool queued;  // in the admission queue
   bool rollout_wait;  // waiting for the rollout's max_concurrent, decided again each second
   bool held;  // counted in g_held
@@ -129,13 +132,26 @@ Next on_mac(Conn& c, const Context& ctx) {
   rep.mac = mac;
   rep.ask = Ask::Boot;
   rep.family = ChipFamily::Esp32;  // the network bootloader runs on ESP32-family chips only
-  char why[224];
-  if (c.verify_link && !ctx.ops->mac_proven_by_link(c, mac, why, sizeof why)) {
+  if (c.verify_link && !t.verified) {
     // Refused like any refusal (held: a close makes the bootloader erase
     // and reboot), before the fleet hears of the claim.
-    char what[280];
-    snprintf(what, sizeof what, "refused: MAC not proven by the link layer: %s", why);
-    return refuse(c, ctx, what);
+    char why[224], what[280];
+    if (!ctx.ops->mac_proven_by_link(c, mac, why, sizeof why)) {
+      snprintf(what, sizeof what, "refused: MAC not proven by the link layer: %s", why);
+      return refuse(c, ctx, what);
+    }
+    const StationCheck s = c.verify_station ? ctx.ops->station_check(mac, why, sizeof why) : StationCheck::Yes;
+    if (s == StationCheck::Pending && !(t.st == Tcpboot::St::Verify && now_ms() >= c.deadline_ms)) {
+      if (t.st != Tcpboot::St::Verify) c.deadline_ms = now_ms() + kVerifyMs;
+      t.st = Tcpboot::St::Verify;
+      return {Want::Timer, 20};
+    }
+    if (s != StationCheck::Yes) {
+      snprintf(what, sizeof what, "refused: MAC not proven by the Wi-Fi login: %s",
+               s == StationCheck::Pending ? "hostapd did not answer in time" : why);
+      return refuse(c, ctx, what);
+    }
+    t.verified = true;
   }
   const Decision d = decide_for(c, ctx, rep);
   if (d.kind == Decision::Busy) {
@@ -201,8 +217,20 @@ Next drive(Conn& c, const Context& ctx, bool timed_out) {
         }
         if (f == MacFeed::Done) {
           Next n = on_mac(c, ctx);
-          if (n.want == Want::Close || t.st == Tcpboot::St::Hold || t.st == Tcpboot::St::Wait) return n;
+          if (n.want == Want::Close || t.st == Tcpboot::St::Hold || t.st == Tcpboot::St::Wait ||
+              t.st == Tcpboot::St::Verify) {
+            return n;
+          }
         }
+        break;
+      }
+      case Tcpboot::St::Verify: {
+        Next n = on_mac(c, ctx);
+        if (n.want == Want::Close || t.st == Tcpboot::St::Hold || t.st == Tcpboot::St::Wait ||
+            t.st == Tcpboot::St::Verify) {
+          return n;
+        }
+        timed_out = false;  // the poll's timer, not a send timeout
         break;
       }
       case Tcpboot::St::SendHeader: {

@@ -8,7 +8,11 @@ import hashlib
 import os
 import re
 import shutil
+import socket
 import subprocess
+import tempfile
+import threading
+import time
 import unittest
 
 from otadtest import BASE_CONFIG, SIM, GatewayTest, free_port
@@ -29,6 +33,47 @@ def netns_usable():
         return False
     ip("netns", "del", name, check=False)
     return True
+
+
+class FakeHostapd:
+    """hostapd's control socket as far as otad uses it: "STA <mac>" answered
+    with the station's lines (dot1xAuthSessionUserName = its 802.1X
+    identity) or FAIL, as hostapd_ctrl_iface_sta does."""
+
+    def __init__(self):
+        self.dir = tempfile.mkdtemp(prefix="otad-ctrl-")
+        self.path = os.path.join(self.dir, "wlan0")
+        self.identities = {}  # "30:ae:..." -> identity, or None: associated without 802.1X
+        self.queries = []
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.sock.bind(self.path)
+        self.sock.settimeout(0.2)
+        self.running = True
+        self.thread = threading.Thread(target=self.serve, daemon=True)
+        self.thread.start()
+
+    def serve(self):
+        while self.running:
+            try:
+                data, peer = self.sock.recvfrom(4096)
+            except socket.timeout:
+                continue
+            q = data.decode()
+            self.queries.append(q)
+            mac = q.split()[1] if q.startswith("STA ") else ""
+            if mac not in self.identities:
+                reply = "FAIL\n"
+            else:
+                reply = f"{mac}\nflags=[AUTH][ASSOC][AUTHORIZED]\naid=1\n"
+                if self.identities[mac] is not None:
+                    reply += f"dot1xAuthSessionId=0000000A-00000001\ndot1xAuthSessionUserName={self.identities[mac]}\n"
+            self.sock.sendto(reply.encode(), peer)
+
+    def close(self):
+        self.running = False
+        self.thread.join()
+        self.sock.close()
+        shutil.rmtree(self.dir, ignore_errors=True)
 
 
 @unittest.skipUnless(netns_usable(), "needs root and ip(8) to make network namespaces")
@@ -77,10 +122,10 @@ class VerifyMac(GatewayTest):
         return subprocess.run(["ip", "netns", "exec", name, *cmd], capture_output=True, text=True, check=check,
                               timeout=timeout)
 
-    def gateway_on_all_addresses(self, http=False):
+    def gateway_on_all_addresses(self, http=False, mode="neighbour", extra=""):
         g = self.gateway(hold_refused=3)
         text = BASE_CONFIG.format(**g.settings).replace("listen = 127.0.0.1", "listen = 0.0.0.0")
-        text = text.replace("[tcpboot]\n", "[tcpboot]\nverify_mac = neighbour\n")
+        text = text.replace("[tcpboot]\n", f"[tcpboot]\nverify_mac = {mode}\n") + extra
         if http:
             g.http_port = free_port()
             text += f"[http]\nenabled = yes\nlisten = 0.0.0.0\nport = {g.http_port}\nverify_mac = neighbour\n"
@@ -132,6 +177,43 @@ class VerifyMac(GatewayTest):
         g.wait_log(r"mac=30aea4041d99 http: GET /firmware/demo\.bin -> 403.*MAC not proven by the link layer: "
                    rf"{re.escape(self.dev_ip)} has link-layer address 30:ae:a4:04:1d:8c but claims MAC 30:ae:a4:04:1d:99")
         del image
+
+    def test_tcpboot_asks_hostapd_who_the_station_logged_in_as(self):
+        ctrl = FakeHostapd()
+        self.addCleanup(ctrl.close)
+        self.g = g = self.gateway_on_all_addresses(mode="hostapd", extra=f"[wpa2]\nhostapd_ctrl = {ctrl.path}\n")
+        image = g.add_image(size=100000)
+        g.start()
+        # Not a station of this access point at all.
+        self.assertRegex(self.tcpboot(self.dev_ns, self.gw_ip, DEVICE_MAC, image, False), "ok=0 failed=1")
+        g.wait_log(r"refused: MAC not proven by the Wi-Fi login: hostapd has no station 30:ae:a4:04:1d:8c")
+        # Logged in, but as someone else.
+        ctrl.identities[DEVICE_MAC] = "guest"
+        time.sleep(2.1)  # otad keeps hostapd's answers 2 s
+        self.assertRegex(self.tcpboot(self.dev_ns, self.gw_ip, DEVICE_MAC, image, False), "ok=0 failed=1")
+        g.wait_log(r"logged in to the Wi-Fi as 'guest', not as its MAC")
+        # Logged in over 802.1X as its MAC: served.
+        ctrl.identities[DEVICE_MAC] = "30aea4041d8c"
+        time.sleep(2.1)
+        self.assertRegex(self.tcpboot(self.dev_ns, self.gw_ip, DEVICE_MAC, image, True), "ok=1 failed=0")
+        self.assertIn(f"STA {DEVICE_MAC}", ctrl.queries)
+        # The link layer is still checked first: another MAC from the same
+        # interface never reaches hostapd.
+        n = len(ctrl.queries)
+        self.assertRegex(self.tcpboot(self.dev_ns, self.gw_ip, OTHER_MAC, image, False), "ok=0 failed=1")
+        g.wait_log(r"mac=30aea4041d99 tcpboot: refused: MAC not proven by the link layer")
+        self.assertEqual(len(ctrl.queries), n)
+
+    def test_a_silent_hostapd_is_a_refusal_not_a_hang(self):
+        ctrl = FakeHostapd()
+        ctrl.running = False  # bound, never answers
+        ctrl.thread.join()
+        self.addCleanup(ctrl.close)
+        self.g = g = self.gateway_on_all_addresses(mode="hostapd", extra=f"[wpa2]\nhostapd_ctrl = {ctrl.path}\n")
+        image = g.add_image(size=4096)
+        g.start()
+        self.assertRegex(self.tcpboot(self.dev_ns, self.gw_ip, DEVICE_MAC, image, False), "ok=0 failed=1")
+        g.wait_log(r"refused: MAC not proven by the Wi-Fi login: hostapd did not answer")
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "otad/hostapd_ctrl.h"
 #include "otad/neighbour.h"
 
 using namespace otad;
@@ -159,4 +160,34 @@ TEST(Netlink, AddressesAndPrefixes) {
   };
   for (const auto& r : rows) EXPECT_EQ(on_prefix(a[r.entry], AF_INET, ip(r.ip)), r.on) << r.ip;
   EXPECT_FALSE(on_prefix(a[0], AF_INET6, ip("10.77.0.2")));
+}
+
+TEST(HostapdSta, ReplyTable) {
+  const Mac mac = *parse_mac("30aea4041d8c");
+  const std::string head = "30:ae:a4:04:1d:8c\nflags=[AUTH][ASSOC][AUTHORIZED]\naid=1\n";
+  const struct {
+    std::string reply;
+    StationCheck want;
+    const char* why;
+  } rows[] = {
+      {head + "dot1xAuthSessionUserName=30aea4041d8c\n", StationCheck::Yes, ""},
+      {head + "dot1xAuthSessionUserName=30:AE:A4:04:1D:8C\n", StationCheck::Yes, ""},
+      {head + "dot1xAuthSessionUserName=30aea4041d99\n", StationCheck::No,
+       "station 30:ae:a4:04:1d:8c logged in to the Wi-Fi as '30aea4041d99', not as its MAC"},
+      {head + "dot1xAuthSessionUserName=guest\x01\n", StationCheck::No,
+       "station 30:ae:a4:04:1d:8c logged in to the Wi-Fi as 'guest?', not as its MAC"},
+      {head, StationCheck::No,
+       "station 30:ae:a4:04:1d:8c has no 802.1X identity at hostapd (not a WPA2-Enterprise login)"},
+      {head + "dot1xAuthSessionUserName=\n", StationCheck::No,
+       "station 30:ae:a4:04:1d:8c has no 802.1X identity at hostapd (not a WPA2-Enterprise login)"},
+      {"FAIL\n", StationCheck::No, "hostapd has no station 30:ae:a4:04:1d:8c"},
+      {"", StationCheck::No, "hostapd has no station 30:ae:a4:04:1d:8c"},
+      {"30:ae:a4:04:1d:99\ndot1xAuthSessionUserName=30aea4041d8c\n", StationCheck::No,
+       "hostapd answered for another station than 30:ae:a4:04:1d:8c"},
+  };
+  for (const auto& r : rows) {
+    std::string why;
+    EXPECT_EQ(parse_sta_reply(r.reply, mac, &why), r.want) << r.reply;
+    EXPECT_EQ(why, r.why) << r.reply;
+  }
 }
