@@ -35,7 +35,8 @@ struct Config {
   int64_t tcpboot_send_timeout;  // seconds without send progress before abort
   int64_t tcpboot_hold_refused;  // seconds a refused device is held open before the close
   int64_t tcpboot_hold_max;      // refused devices held at once
-  std::string tcpboot_verify_mac;  // off | neighbour
+  std::string tcpboot_verify_mac;  // off | neighbour | hostapd
+  std::string verify_mac_exempt;   // networks believed on their claim
   // [http]: the plain listener, and request handling shared with [https]
   bool http_enabled;
   std::string http_listen;
@@ -113,7 +114,7 @@ struct KeySpec {
   const char* unit;
   const char* help;
   std::variant<int64_t Config::*, bool Config::*, std::string Config::*> field;
-  // Words: a further check of the whole value (what this build supports);
+  // Words, String: a further check of the whole value (what this build supports, a list's syntax);
   // returns a reason, or "" to accept.
   std::string (*check)(std::string_view value) = nullptr;
 };

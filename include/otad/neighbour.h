@@ -6,6 +6,8 @@
 #pragma once
 #include <cstddef>
 #include <cstdint>
+#include <string>
+#include <string_view>
 
 namespace otad {
 
@@ -37,5 +39,9 @@ void netlink_parse(const uint8_t* buf, size_t len, NeighEntry* neigh, size_t nei
 
 // True when addr lies inside the prefix of own (same family).
 bool on_prefix(const AddrEntry& own, uint8_t family, const uint8_t* addr);
+
+// Pure: "10.9.0.0/16 fd00::/8 192.0.2.7" (a bare address is /32 or /128)
+// into at most cap prefixes; "" or why the text is not such a list.
+std::string parse_prefixes(std::string_view text, AddrEntry* out, size_t cap, size_t* n);
 
 }  // namespace otad

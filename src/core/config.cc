@@ -7,6 +7,7 @@
 
 #include "otad/fsutil.h"
 #include "otad/ini_strict.h"
+#include "otad/neighbour.h"
 #include "otad/strict_num.h"
 
 namespace otad {
@@ -26,6 +27,12 @@ std::string tls_versions_check(std::string_view v) {
     return "'1.3': this otad's mbedTLS has no TLS 1.3 (it needs mbedTLS 3.x built with it)";
   }
   return "";
+}
+
+std::string prefixes_check(std::string_view v) {
+  AddrEntry p[16];
+  size_t n;
+  return parse_prefixes(v, p, 16, &n);
 }
 
 // The table. conf/otad.ini documents the same keys; a unit test checks that
@@ -100,6 +107,11 @@ const std::vector<KeySpec> kTable = {
      "hostapd: as neighbour, and hostapd ([wpa2] hostapd_ctrl) must say the station logged in to the "
      "Wi-Fi over 802.1X with identity = that MAC.",
      &C::tcpboot_verify_mac},
+    {"tcpboot", "verify_mac_exempt", KeyType::String, 0, 400, nullptr, "", true, nullptr,
+     "Networks (10.9.0.0/16 fd00::/8 192.0.2.7, at most 16) whose devices verify_mac believes on their claim, "
+     "for tcpboot and plain HTTP alike: devices behind a router the gateway trusts, where no link layer can "
+     "be checked. Empty: none.",
+     &C::verify_mac_exempt, prefixes_check},
     {"http", "enabled", KeyType::Bool, 0, 0, nullptr, "no", false, nullptr,
      "Serve HTTP on a plain listener (ESP8266httpUpdate, ESP32 HTTPUpdate, esp-update-server "
      "clients, downloads with Range).",
@@ -366,6 +378,9 @@ std::string set_value(Config& c, const KeySpec& k, std::string_view v) {
       if (static_cast<int64_t>(v.size()) < k.min) return "must not be empty";
       if (static_cast<int64_t>(v.size()) > k.max) {
         return "longer than " + std::to_string(k.max) + " characters";
+      }
+      if (k.check) {
+        if (std::string why = k.check(v); !why.empty()) return why;
       }
       c.*std::get<std::string C::*>(k.field) = std::string(v);
       return "";

@@ -2,6 +2,7 @@
 // with explicit bounds (the kernel's own struct layouts, host byte order).
 #include "otad/neighbour.h"
 
+#include <arpa/inet.h>
 #include <linux/neighbour.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
@@ -125,6 +126,37 @@ void netlink_parse(const uint8_t* buf, size_t len, NeighEntry* neigh, size_t nei
     if (step >= static_cast<size_t>(end - p)) break;
     p += step;
   }
+}
+
+std::string parse_prefixes(std::string_view text, AddrEntry* out, size_t cap, size_t* n) {
+  *n = 0;
+  for (size_t i = 0; i < text.size();) {
+    size_t j = text.find_first_of(" \t", i);
+    if (j == std::string_view::npos) j = text.size();
+    const std::string word(text.substr(i, j - i));
+    i = j + 1;
+    if (word.empty()) continue;
+    if (*n == cap) return "more than " + std::to_string(cap) + " networks";
+    const size_t slash = word.find('/');
+    const std::string host = word.substr(0, slash);
+    AddrEntry e;
+    if (inet_pton(AF_INET, host.c_str(), e.addr) == 1) e.family = AF_INET;
+    else if (inet_pton(AF_INET6, host.c_str(), e.addr) == 1) e.family = AF_INET6;
+    else return "'" + word + "' is not an address or network (10.9.0.0/16, fd00::/8)";
+    const unsigned max = e.family == AF_INET ? 32 : 128;
+    unsigned bits = max;
+    if (slash != std::string::npos) {
+      const std::string len = word.substr(slash + 1);
+      if (len.empty() || len.size() > 3 || len.find_first_not_of("0123456789") != std::string::npos ||
+          static_cast<unsigned>(std::stoul(len)) > max) {
+        return "'" + word + "': the prefix length must be 0.." + std::to_string(max);
+      }
+      bits = static_cast<unsigned>(std::stoul(len));
+    }
+    e.prefixlen = static_cast<uint8_t>(bits);
+    out[(*n)++] = e;
+  }
+  return "";
 }
 
 bool on_prefix(const AddrEntry& own, uint8_t family, const uint8_t* addr) {

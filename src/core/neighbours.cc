@@ -39,6 +39,10 @@ std::string ll_text(const uint8_t* ll) {
 
 }  // namespace
 
+void Neighbours::set_exempt(std::string_view prefixes) {
+  if (!parse_prefixes(prefixes, exempt_, sizeof exempt_ / sizeof exempt_[0], &n_exempt_).empty()) n_exempt_ = 0;
+}
+
 Neighbours::~Neighbours() {
   if (fd_ >= 0) close(fd_);
 }
@@ -111,6 +115,9 @@ LinkProof Neighbours::check(const PeerAddr& peer, const Mac& claimed, int64_t no
   if (!family) {
     snprintf(why, n, "the peer has no IP address to look up");
     return LinkProof::Error;
+  }
+  for (size_t i = 0; i < n_exempt_; ++i) {
+    if (on_prefix(exempt_[i], family, a)) return LinkProof::Exempt;
   }
   if ((family == AF_INET && a[0] == 127) || (family == AF_INET6 && IN6_IS_ADDR_LOOPBACK(reinterpret_cast<in6_addr*>(a)))) {
     snprintf(why, n, "%s is this host (loopback): no link layer proves the MAC %s", text, claimed.str().c_str());

@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <string_view>
 
 #include "core/peer_addr.h"
 #include "otad/mac.h"
@@ -15,7 +16,7 @@
 
 namespace otad {
 
-enum class LinkProof { Match, Mismatch, NoEntry, Routed, Loopback, Error };
+enum class LinkProof { Match, Exempt, Mismatch, NoEntry, Routed, Loopback, Error };
 
 class Neighbours {
  public:
@@ -23,6 +24,9 @@ class Neighbours {
   // Is the peer's link-layer address the MAC it claims? why: the reason,
   // naming both addresses, for anything but Match.
   LinkProof check(const PeerAddr& peer, const Mac& claimed, int64_t now_ms, char* why, size_t n);
+  // Networks whose peers are believed on their claim ([tcpboot]
+  // verify_mac_exempt, checked when the config was read).
+  void set_exempt(std::string_view prefixes);
 
   static constexpr size_t kMaxNeighbours = 4096, kMaxAddrs = 256;
   static constexpr int64_t kTtlMs = 500;
@@ -37,6 +41,8 @@ class Neighbours {
   size_t n_neigh_ = 0, n_addrs_ = 0;
   std::unique_ptr<NeighEntry[]> neigh_;
   std::unique_ptr<AddrEntry[]> addrs_;
+  AddrEntry exempt_[16];
+  size_t n_exempt_ = 0;
 };
 
 }  // namespace otad

@@ -8,6 +8,7 @@ import hashlib
 import os
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -154,6 +155,16 @@ class VerifyMac(GatewayTest):
         self.assertRegex(out, "ok=0 failed=1")
         g.wait_log(rf"refused: MAC not proven by the link layer: {re.escape(self.far_ip)} \(claiming MAC "
                    rf"30:ae:a4:04:1d:8c\) is not on a directly attached network \(behind a router\)")
+        # Unless the operator names that network as one to believe.
+        g.write_config(open(g.config).read().replace("[tcpboot]\n", f"[tcpboot]\nverify_mac_exempt = 10.{self.gw_ip.split('.')[1]}.3.0/24\n"))
+        g.send(signal.SIGHUP)
+        g.wait_log(r"reloaded: ")
+        self.assertRegex(self.tcpboot(self.far_ns, f"10.{self.gw_ip.split('.')[1]}.2.1", DEVICE_MAC, image, True),
+                         "ok=1 failed=0")
+        # A malformed list is refused with its file and line; the running list stays.
+        g.write_config(open(g.config).read().replace("verify_mac_exempt = ", "verify_mac_exempt = 10.0.0.0/40 "))
+        g.send(signal.SIGHUP)
+        g.wait_log(r"otad\.ini:\d+: tcpboot\.verify_mac_exempt: '10\.0\.0\.0/40': the prefix length must be 0\.\.32")
         # Loopback proves nothing either.
         p = subprocess.run([SIM, "tcpboot", "--port", str(g.port), "--devices", "1", "--mac-base", "30aea4041d8c",
                             "--timeout", "2"], capture_output=True, text=True)

@@ -191,3 +191,34 @@ TEST(HostapdSta, ReplyTable) {
     EXPECT_EQ(why, r.why) << r.reply;
   }
 }
+
+TEST(Prefixes, ParseTable) {
+  const struct {
+    const char* text;
+    size_t n;
+    const char* error;
+  } rows[] = {
+      {"", 0, ""},
+      {"10.9.0.0/16", 1, ""},
+      {"  10.9.0.0/16\tfd00::/8 192.0.2.7 ", 3, ""},
+      {"0.0.0.0/0", 1, ""},
+      {"10.9.0.0/33", 0, "'10.9.0.0/33': the prefix length must be 0..32"},
+      {"fd00::/129", 0, "'fd00::/129': the prefix length must be 0..128"},
+      {"10.9.0.0/", 0, "'10.9.0.0/': the prefix length must be 0..32"},
+      {"10.9.0.0/1x", 0, "'10.9.0.0/1x': the prefix length must be 0..32"},
+      {"gw.lan", 0, "'gw.lan' is not an address or network (10.9.0.0/16, fd00::/8)"},
+      {"1.1.1.1 2.2.2.2 3.3.3.3 4.4.4.4", 0, "more than 3 networks"},
+  };
+  for (const auto& r : rows) {
+    AddrEntry p[3];
+    size_t n = 99;
+    EXPECT_EQ(parse_prefixes(r.text, p, 3, &n), r.error) << r.text;
+    if (!*r.error) {
+      EXPECT_EQ(n, r.n) << r.text;
+    }
+  }
+  AddrEntry p[1];
+  size_t n;
+  ASSERT_EQ(parse_prefixes("192.0.2.7", p, 1, &n), "");
+  EXPECT_EQ(p[0].prefixlen, 32);
+}
