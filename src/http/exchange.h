@@ -63,8 +63,11 @@ extern const RouteTable kDeviceRoutes;  // the device-facing endpoints (route.cc
 // its MAC header. Fills report->mac and report->proven, names the device in
 // c.mac for the log; false after filling an error response (400, 401, 403).
 bool identify(const Exchange& x, HttpResponse* out, DeviceReport* report);
-// The MAC header's device, if any; *malformed when present but unreadable.
-std::optional<Mac> claimed_mac(const Exchange& x, bool* malformed);
+// The MAC headers' device, if any. *problem (else empty) when one is
+// unreadable, or two of them (x-ESP8266-STA-MAC, x-ESP32-STA-MAC,
+// x-ESP32-BASE-MAC, the same one twice included) name different MACs: a
+// request speaks for one device.
+std::optional<Mac> claimed_mac(const Exchange& x, std::string* problem);
 
 // Admission for a body of img to the device of rep (download.cc): true when
 // admitted; else a 503 with a jittered Retry-After is in *out.

@@ -31,25 +31,40 @@ const char* basic_proof(const Exchange& x, std::string_view authz, std::optional
 
 }  // namespace
 
-std::optional<Mac> claimed_mac(const Exchange& x, bool* malformed) {
-  *malformed = false;
-  for (const char* h : {"x-ESP8266-STA-MAC", "x-ESP32-STA-MAC", "x-ESP32-BASE-MAC"}) {
-    bool found;
-    std::string_view v = x.header(h, &found);
-    if (!found) continue;
-    std::optional<Mac> m = parse_mac(v);
-    *malformed = !m;
-    return m;
+std::optional<Mac> claimed_mac(const Exchange& x, std::string* problem) {
+  problem->clear();
+  std::optional<Mac> claim;
+  std::string_view first;
+  for (int i = 0; i < x.req.header_count; ++i) {
+    const std::string_view name = x.req.headers[i].name.in(x.buf);
+    if (!iequals(name, "x-ESP8266-STA-MAC") && !iequals(name, "x-ESP32-STA-MAC") &&
+        !iequals(name, "x-ESP32-BASE-MAC")) {
+      continue;
+    }
+    std::optional<Mac> m = parse_mac(x.req.headers[i].value.in(x.buf));
+    if (!m) {
+      *problem = "malformed MAC header " + std::string(name);
+      return std::nullopt;
+    }
+    if (claim && *claim != *m) {
+      *problem = "MAC headers disagree: " + std::string(first) + " " + claim->str() + ", " + std::string(name) + " " +
+                 m->str();
+      return std::nullopt;
+    }
+    if (!claim) first = name;
+    claim = m;
   }
-  return std::nullopt;
+  return claim;
 }
 
 bool identify(const Exchange& x, HttpResponse* out, DeviceReport* report) {
   Conn& c = x.c;
-  bool malformed;
-  std::optional<Mac> claimed = claimed_mac(x, &malformed);
-  if (malformed) {
-    out->fail(400, "malformed MAC header");
+  std::string problem;
+  std::optional<Mac> claimed = claimed_mac(x, &problem);
+  if (!problem.empty()) {
+    out->fail(400, "");
+    out->set_note("%s", problem.c_str());
+    out->text = out->note;  // the device's developer reads it too (the note lives as long as the response)
     return false;
   }
   const char* proven = c.proven.proof != Proof::None ? c.proven.mac : nullptr;

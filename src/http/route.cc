@@ -60,8 +60,8 @@ void http_route(const Exchange& x, const RouteTable& table, HttpResponse* out, c
   if (x.c.misdirected) {
     // Plain HTTP on the HTTPS port: nothing is served in clear there. The
     // answer says why, and the claimed MAC names the device in the log.
-    bool malformed;
-    if (std::optional<Mac> m = claimed_mac(x, &malformed)) memcpy(x.c.mac, m->str().c_str(), sizeof x.c.mac);
+    std::string problem;
+    if (std::optional<Mac> m = claimed_mac(x, &problem)) memcpy(x.c.mac, m->str().c_str(), sizeof x.c.mac);
     out->close = true;
     out->fail(400, "plain HTTP on the HTTPS port (the device's URL needs https://)");
     out->text = "This port speaks HTTPS: the URL must begin with https://";
