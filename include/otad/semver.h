@@ -9,7 +9,10 @@
 namespace otad {
 
 struct Semver {
-  uint64_t major = 0, minor = 0, patch = 0;
+  // Decimal digits without leading zeros, of any length up to 64: numbers
+  // are compared by length, then digit by digit, so 99999999999999999999999
+  // is a version newer than any that fits a machine word, never an overflow.
+  std::string major = "0", minor = "0", patch = "0";
   std::string pre;  // pre-release identifiers, dot-separated; empty = release
 };
 

@@ -11,11 +11,16 @@ bool numeric(std::string_view s) {
   return true;
 }
 
-std::optional<uint64_t> number(std::string_view s) {
-  if (!numeric(s) || s.size() > 18 || (s.size() > 1 && s[0] == '0')) return std::nullopt;
-  uint64_t v = 0;
-  for (char c : s) v = v * 10 + static_cast<uint64_t>(c - '0');
-  return v;
+std::optional<std::string> number(std::string_view s) {
+  if (!numeric(s) || s.size() > 64 || (s.size() > 1 && s[0] == '0')) return std::nullopt;
+  return std::string(s);
+}
+
+// Two numeric identifiers (digits, no leading zeros), without converting.
+int compare_digits(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return a.size() < b.size() ? -1 : 1;
+  const int c = a.compare(b);
+  return c < 0 ? -1 : c > 0 ? 1 : 0;
 }
 
 bool ident_ok(std::string_view s) {
@@ -68,16 +73,16 @@ std::optional<Semver> parse_semver(std::string_view s) {
   auto a = number(core.substr(0, d1)), b = number(core.substr(d1 + 1, d2 - d1 - 1)),
        c = number(core.substr(d2 + 1));
   if (!a || !b || !c) return std::nullopt;
-  v.major = *a;
-  v.minor = *b;
-  v.patch = *c;
+  v.major = std::move(*a);
+  v.minor = std::move(*b);
+  v.patch = std::move(*c);
   return v;
 }
 
 int semver_compare(const Semver& a, const Semver& b) {
-  if (a.major != b.major) return a.major < b.major ? -1 : 1;
-  if (a.minor != b.minor) return a.minor < b.minor ? -1 : 1;
-  if (a.patch != b.patch) return a.patch < b.patch ? -1 : 1;
+  for (int c : {compare_digits(a.major, b.major), compare_digits(a.minor, b.minor), compare_digits(a.patch, b.patch)}) {
+    if (c != 0) return c;
+  }
   // A release outranks any of its pre-releases.
   if (a.pre.empty() || b.pre.empty()) {
     if (a.pre.empty() && b.pre.empty()) return 0;
@@ -90,7 +95,7 @@ int semver_compare(const Semver& a, const Semver& b) {
     bool pn = numeric(p), qn = numeric(q);
     int c = 0;
     if (pn && qn) {
-      c = p.size() != q.size() ? (p.size() < q.size() ? -1 : 1) : p.compare(q);
+      c = compare_digits(p, q);
     } else if (pn != qn) {
       c = pn ? -1 : 1;  // numeric identifiers rank below alphanumeric ones
     } else {

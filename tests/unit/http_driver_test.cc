@@ -62,6 +62,8 @@ TEST(HttpDriver, UpdateEndpointStatusTable) {
       {"current: 304", update(mac + "x-ESP8266-version: 1.2.0\r\n"), 304, "Connection: keep-alive"},
       {"current: 204 when configured", update(mac + "x-ESP8266-version: 1.2.0\r\n"), 204, "Server: otad", Auth::None, 204},
       {"?ver= form", update(mac, "?dev=demo&ver=1.2.0"), 304, "Server: otad"},
+      {"a version past 2^64 is newer, not a downgrade", update(mac, "?dev=demo&ver=99999999999999999999999.0.0"), 304,
+       "Server: otad"},
       {"no MAC: 400", update("x-ESP8266-version: 1.0.0\r\n"), 400, "Bad Request"},
       {"malformed MAC: 400", update("x-ESP8266-STA-MAC: 5C:CF:7F\r\n"), 400, "Connection: close"},
       {"two MAC headers that disagree: 400 with why", update(mac + "x-ESP32-STA-MAC: 30:AE:A4:04:1D:8C\r\n"), 400,

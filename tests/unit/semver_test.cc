@@ -30,3 +30,19 @@ TEST(Semver, PrecedenceChain) {
   }
   EXPECT_EQ(semver_compare(*parse_semver("v1.2.3+a"), *parse_semver("1.2.3+b")), 0);
 }
+
+TEST(Semver, NumbersOfAnyLengthNeverOverflow) {
+  // Past 2^64: still versions, ordered by their digits, not wrapped or refused.
+  const char* chain[] = {"18446744073709551615.0.0", "18446744073709551616.0.0", "99999999999999999999999.0.0",
+                         "100000000000000000000000.0.0", "100000000000000000000000.0.1",
+                         "100000000000000000000000.99999999999999999999999.0"};
+  for (size_t i = 0; i + 1 < std::size(chain); ++i) {
+    auto a = parse_semver(chain[i]), b = parse_semver(chain[i + 1]);
+    ASSERT_TRUE(a && b) << chain[i];
+    EXPECT_LT(semver_compare(*a, *b), 0) << chain[i] << " < " << chain[i + 1];
+  }
+  EXPECT_GT(semver_compare(*parse_semver("99999999999999999999999.0.0"), *parse_semver("2.0.0")), 0);
+  EXPECT_LT(semver_compare(*parse_semver("1.0.0-99999999999999999999999"), *parse_semver("1.0.0-100000000000000000000000")), 0);
+  EXPECT_FALSE(parse_semver(std::string(65, '9') + ".0.0"));  // a bound on the work, not on the value's size
+  EXPECT_TRUE(parse_semver(std::string(64, '9') + ".0.0"));
+}
