@@ -37,8 +37,10 @@ struct Args {
 bool load_config(const Args& a, Config* out);
 // The pid server.pid_file names, if it names one.
 std::optional<pid_t> daemon_pid(const Config& cfg);
-// Tells a running otad (found through server.pid_file) to reload.
-void notify_daemon(const Config& cfg, FILE* out = stdout);
+// Tells a running otad (found through server.pid_file) to reload. False
+// (after saying so on stderr) when a running otad could not be signalled:
+// the change is on disk, but otad does not know of it yet.
+bool notify_daemon(const Config& cfg, FILE* out = stdout);
 // Refuses flags the command does not know; prints and returns false.
 bool only_flags(const Args& a, std::initializer_list<const char*> allowed);
 

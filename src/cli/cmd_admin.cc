@@ -58,8 +58,7 @@ int cmd_admin(const std::string& verb, const Args& a) {
   } else {
     printf("revoked %s\n", a.pos[0].c_str());
   }
-  notify_daemon(cfg, stderr);  // stdout holds the token alone
-  return kExitOk;
+  return notify_daemon(cfg, stderr) ? kExitOk : kExitFail;  // stdout holds the token alone
 }
 
 }  // namespace otad::cli

@@ -253,8 +253,8 @@ int add(const Args& a) {
   }
   printf("%s %s%s\n", existed ? "updated" : "added", mac->str().c_str(), d.enabled ? "" : " (disabled)");
   const bool radius_ok = wpa2_step(cfg, reg);
-  notify_daemon(cfg);
-  return radius_ok ? kExitOk : kExitFail;
+  const bool told = notify_daemon(cfg);
+  return radius_ok && told ? kExitOk : kExitFail;
 }
 
 // Shared by revoke and remove: one registered device, changed by `change`,
@@ -286,8 +286,8 @@ int change_device(const Args& a, const char* verb, const char* done,
   printf("%s %s\n", done, mac->str().c_str());
   // Its Wi-Fi password goes with it; the user files lose its entries.
   const bool radius_ok = store_nt_hash(cfg, *mac, nullptr) && wpa2_step(cfg, reg, &*before);
-  notify_daemon(cfg);
-  return radius_ok ? kExitOk : kExitFail;
+  const bool told = notify_daemon(cfg);
+  return radius_ok && told ? kExitOk : kExitFail;
 }
 
 // A lost unit: disabled and its credentials dropped. Every other device

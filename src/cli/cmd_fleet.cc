@@ -145,8 +145,7 @@ int rollout_on_disk(const Config& cfg, const std::string& verb, const std::strin
   }
   if (Status st = d.fleet.save_rollouts(next); !st) return fail(st.error());
   printf("rollout %s: %s\n", platform.c_str(), verb == "set" ? "set" : verb == "clear" ? "cleared" : verb == "pause" ? "paused" : "resumed");
-  notify_daemon(cfg);
-  return kExitOk;
+  return notify_daemon(cfg) ? kExitOk : kExitFail;
 }
 
 }  // namespace

@@ -189,8 +189,7 @@ int add(const Args& a) {
   printf("platform from %s, version from %s%s\n", o.detected.platform_from.c_str(), o.detected.version_from.c_str(),
          o.detected.new_platform ? " (a new platform)" : "");
   if (o.info.note) printf("note: %s\n", o.info.note);
-  notify_daemon(cfg);
-  return kExitOk;
+  return notify_daemon(cfg) ? kExitOk : kExitFail;
 }
 
 // The catalog as the running otad lists it, else as the store holds it.
@@ -283,8 +282,7 @@ int remove(const Args& a) {
     return kExitFail;
   }
   printf("removed %s %s (sha256 %s)\n", gone->platform.c_str(), gone->version.c_str(), gone->sha256.c_str());
-  notify_daemon(cfg);
-  return kExitOk;
+  return notify_daemon(cfg) ? kExitOk : kExitFail;
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <cerrno>
 #include <cstring>
 
 #include "cli/cli.h"
@@ -101,21 +102,23 @@ std::optional<pid_t> daemon_pid(const Config& cfg) {
   return static_cast<pid_t>(*pid);
 }
 
-void notify_daemon(const Config& cfg, FILE* out) {
+bool notify_daemon(const Config& cfg, FILE* out) {
   if (cfg.pid_file.empty()) {
     fprintf(out, "otad reads this at its next reload (SIGHUP)\n");
-    return;
+    return true;
   }
   if (!file_exists(cfg.pid_file)) {
     fprintf(out, "otad is not running (no %s); it reads this when it starts\n", cfg.pid_file.c_str());
-    return;
+    return true;
   }
   const std::optional<pid_t> pid = daemon_pid(cfg);
   if (!pid || kill(*pid, SIGHUP) != 0) {
-    fprintf(out, "otad (pid file %s) did not take SIGHUP; reload it by hand\n", cfg.pid_file.c_str());
-    return;
+    fprintf(stderr, "otactl: otad (pid file %s) did not take SIGHUP (%s); it still runs on what it read before: "
+                    "reload it by hand\n", cfg.pid_file.c_str(), pid ? strerror(errno) : "no pid in the file");
+    return false;
   }
-  fprintf(out, "otad (pid %lld) told to reload\n", static_cast<long long>(*pid));
+  fprintf(out, "otad (pid %lld) sent SIGHUP: it reloads now (its log says how that went)\n", static_cast<long long>(*pid));
+  return true;
 }
 
 }  // namespace otad::cli
@@ -160,8 +163,7 @@ int main(int argc, char** argv) {
   if (group == "reload") {
     otad::Config cfg;
     if (!load_config(a, &cfg)) return kExitFail;
-    notify_daemon(cfg);
-    return kExitOk;
+    return notify_daemon(cfg) ? kExitOk : kExitFail;
   }
   if (group == "admin" && a.pos.size() >= 3 && a.pos[1] == "token") {
     const std::string verb = "token-" + a.pos[2];

@@ -1,10 +1,60 @@
 // Reloading what the server serves: the whole configuration, catalog and
 // registry on SIGHUP; the catalog alone after the admin API wrote it, or
 // after a transfer found an image file changed under it.
+#include <sys/stat.h>
+
 #include "core/server.h"
+#include "otad/fsutil.h"
 #include "otad/log.h"
 
 namespace otad {
+namespace {
+
+// A reload must not empty the gateway by accident: a config cut short or
+// emptied by an editor falls back to default paths, and a devices file
+// that vanished reads as "no devices", under which a revoked device would
+// be served as an unknown one. Such a reload is refused; "" = acceptable.
+struct Before {
+  const Config& cfg;
+  size_t images, devices;
+};
+
+std::string reload_hazard(const std::string& config_path, const Config& nc, const Before& was, const Registry* reg) {
+  auto text = read_file(config_path, 1 << 20);
+  bool any = false;
+  if (text) {
+    for (size_t i = 0; i < text->size() && !any;) {
+      size_t j = text->find('\n', i);
+      if (j == std::string::npos) j = text->size();
+      const std::string_view line = std::string_view(*text).substr(i, j - i);
+      const size_t k = line.find_first_not_of(" \t\r");
+      any = k != std::string_view::npos && line[k] != ';' && line[k] != '#';
+      i = j + 1;
+    }
+  }
+  if (!any) return config_path + ": the file is empty: nothing to run on";
+  // A catalog dir that was never made (a new gateway, no image yet) is
+  // fine; one that does not exist where images were served, or that moved
+  // to a path that does not exist, is not.
+  struct stat st;
+  const bool missing = stat(nc.catalog_dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode);
+  if (missing && (was.images > 0 || nc.catalog_dir != was.cfg.catalog_dir)) {
+    return config_path + ": [catalog] dir " + nc.catalog_dir + " does not exist (a config cut short falls back to "
+           "the default)";
+  }
+  // A registry otactl emptied keeps its header; a vanished or blanked file
+  // is an accident (an editor, a full disk, a lost mount).
+  if (reg && was.devices > 0 && reg->size() == 0 && !nc.devices_file.empty()) {
+    auto d = file_exists(nc.devices_file) ? read_file(nc.devices_file, 1 << 20) : Result<std::string>(Err("missing"));
+    if (!d || d->find_first_not_of(" \t\r\n") == std::string::npos) {
+      return nc.devices_file + (d ? " is empty" : " is missing") + ", where " + std::to_string(was.devices) +
+             " device(s) were registered: revoked ones would be served as unknown";
+    }
+  }
+  return "";
+}
+
+}  // namespace
 
 void Server::reload() {
   std::vector<std::string> errors, warnings;
@@ -12,6 +62,10 @@ void Server::reload() {
   if (!nc) {
     for (const auto& e : errors) LOG_ERROR("reload: %s", e.c_str());
     LOG_ERROR("reload failed; still running on the previous configuration");
+    return;
+  }
+  if (std::string h = reload_hazard(config_path_, *nc, {cfg_, catalog_->images().size(), registry_.size()}, nullptr); !h.empty()) {
+    LOG_ERROR("reload refused: %s; still running on the previous configuration, catalog and devices", h.c_str());
     return;
   }
   // Keys that shape the slab and the sockets keep their start-up values.
@@ -31,6 +85,10 @@ void Server::reload() {
   if (!cat || !reg) {
     for (const auto& e : errors) LOG_ERROR("reload: %s", e.c_str());
     LOG_ERROR("reload failed; still serving the previous catalog and devices");
+    return;
+  }
+  if (std::string h = reload_hazard(config_path_, *nc, {cfg_, catalog_->images().size(), registry_.size()}, &*reg); !h.empty()) {
+    LOG_ERROR("reload refused: %s; still running on the previous configuration, catalog and devices", h.c_str());
     return;
   }
   cfg_ = std::move(*nc);

@@ -1,6 +1,7 @@
 """otactl on real files: inspection, catalog and registry management."""
 import json
 import os
+import subprocess
 import unittest
 
 from otadtest import FIXTURES, OTACTL, GatewayTest, run
@@ -94,6 +95,26 @@ class Otactl(GatewayTest):
         self.assertIn("is not a MAC", p.stderr)
         p = g.ctl("device", "remove", "30aea4041d8d", check=False)
         self.assertEqual(p.returncode, 1)
+
+    def test_a_reload_otad_did_not_take_is_a_failure(self):
+        g = self.gateway()
+        # A pid file whose process is gone (a crash): the change is saved, but
+        # nothing took it, and the exit status says so.
+        dead = subprocess.Popen(["true"])
+        dead.wait()
+        with open(os.path.join(g.dir, "otad.pid"), "w") as f:
+            f.write(f"{dead.pid}\n")
+        for args in (("reload",), ("device", "add", "30aea4041d8c")):
+            p = g.ctl(*args, check=False)
+            self.assertEqual(p.returncode, 1, args)
+            self.assertIn("did not take SIGHUP (No such process)", p.stderr)
+        self.assertIn("30aea4041d8c", g.ctl("device", "list").stdout)  # saved all the same
+        os.unlink(os.path.join(g.dir, "otad.pid"))
+        p = g.ctl("reload")
+        self.assertIn("otad is not running", p.stdout)  # nothing to tell: not a failure
+        g.start()
+        self.assertIn("sent SIGHUP", g.ctl("reload").stdout)
+        g.wait_log(r"reloaded: ")
 
     def test_unknown_options_are_refused(self):
         g = self.gateway()

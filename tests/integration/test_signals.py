@@ -34,6 +34,45 @@ class Signals(GatewayTest):
         g.wait_log(r"reload failed; still serving the previous catalog and devices")
         self.assertEqual(tcpboot_fetch(g.port)[2], image)  # still registered
 
+    def test_reloads_that_would_empty_the_gateway_are_refused(self):
+        # unknown_devices = serve: a lost registry would let the revoked device in.
+        g = self.gateway(unknown_devices="serve")
+        image = g.add_image(size=32768)
+        g.ctl("device", "add", "30aea4041d8c")
+        g.ctl("device", "add", "30aea4041d8d")
+        g.ctl("device", "revoke", "30aea4041d8d")
+        g.start()
+        config = open(g.config).read()
+        devices = os.path.join(g.settings["dir"], "devices.ini")
+        registry = open(devices).read()
+
+        def refused(pattern, n):
+            g.send(signal.SIGHUP)
+            g.wait_log(r"reload refused: " + pattern, count=n)
+            self.assertEqual(tcpboot_fetch(g.port, b"30aea4041d8c")[2], image)  # the old state serves
+            data = tcpboot_fetch(g.port, b"30aea4041d8d", timeout=5)[2]
+            self.assertEqual(data, b"")  # the revoked device stays refused
+
+        g.write_config("")
+        refused(r".*otad\.ini: the file is empty", 1)
+        g.write_config("; only a comment\n\n")
+        refused(r".*otad\.ini: the file is empty", 2)
+        g.write_config(config[:config.index("[catalog]")])  # cut off before [catalog]
+        refused(r".*otad\.ini: \[catalog\] dir /var/lib/otad/catalog does not exist", 1)
+        g.write_config(config)
+        os.unlink(devices)
+        refused(r".*devices\.ini is missing, where 2 device\(s\) were registered", 1)
+        open(devices, "w").close()
+        refused(r".*devices\.ini is empty, where 2 device\(s\) were registered", 1)
+        with open(devices, "w") as f:
+            f.write(registry)
+        g.send(signal.SIGHUP)
+        g.wait_log(r"reloaded: 1 image\(s\), 2 device\(s\)")
+        # Removing every device on purpose (otactl keeps the file's header) is a reload like any.
+        g.ctl("device", "remove", "30aea4041d8c")
+        g.ctl("device", "remove", "30aea4041d8d")
+        g.wait_log(r"reloaded: 1 image\(s\), 0 device\(s\)")
+
     def test_sighup_new_image_while_old_one_is_in_flight(self):
         g = self.gateway()
         old = g.add_image("demo", "1.0.0", size=4 << 20)
