@@ -94,6 +94,7 @@ void Server::reload() {
   cfg_ = std::move(*nc);
   catalog_ = std::move(*cat);
   registry_ = std::move(*reg);
+  cut_revoked();
   LogLevel lvl;
   if (log_level_from_name(cfg_.log_level, &lvl)) log_set_level(lvl);
   log_to_syslog(cfg_.log_target == "syslog");
@@ -103,6 +104,25 @@ void Server::reload() {
   for (auto& hook : reload_hooks_) hook(cfg_);
   LOG_INFO("reloaded: %zu image(s), %zu device(s); %u transfer(s) in flight continue",
            catalog_->images().size(), registry_.size(), stats_.active);
+}
+
+// Revocation reaches transfers in flight too: a device disabled by this
+// reload loses the body it is being sent (it sees a short body, never a
+// whole one), while every other transfer continues.
+void Server::cut_revoked() {
+  for (uint32_t i = 0; i < slots_used_; ++i) {
+    Conn& c = slab_[i];
+    if (c.state != ConnState::Protocol || !c.devices || !c.mac[0] || !c.body.image || c.body.off >= c.body.end) continue;
+    auto mac = parse_mac(c.mac);
+    const Device* d = mac ? registry_.find(*mac) : nullptr;
+    if (!d || d->enabled) continue;
+    char what[96];
+    snprintf(what, sizeof what, "cut by revocation after %llu of %llu bytes",
+             static_cast<unsigned long long>(c.body.off), static_cast<unsigned long long>(c.body.end));
+    transfers_.end(c, {.outcome = Outcome::Aborted, .image = c.body.image.get(), .bytes = c.body.sent,
+                       .started_ms = c.started_ms, .what = what});
+    slot_free(c, true);
+  }
 }
 
 Status Server::reload_catalog(std::string_view just_written) {

@@ -96,6 +96,7 @@ class Server final : public ServerOps {
   Next start_protocol(Conn& c);
   void reload();
   void reverify_catalog();
+  void cut_revoked();
   void begin_shutdown();
   void log_stats(const char* when);
   void sync_context();

@@ -73,6 +73,32 @@ class Signals(GatewayTest):
         g.ctl("device", "remove", "30aea4041d8d")
         g.wait_log(r"reloaded: 1 image\(s\), 0 device\(s\)")
 
+    def test_revocation_cuts_the_devices_own_transfer_only(self):
+        g = self.gateway(unknown_devices="refuse")
+        image = g.add_image(size=8 << 20)
+        g.ctl("device", "add", "30aea4041d8c")
+        g.ctl("device", "add", "30aea4041d8d")
+        g.start()
+        s = socket.create_connection(("127.0.0.1", g.port), timeout=10)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+        s.sendall(b"30aea4041d8c")
+        got = s.recv(65536)  # the header and the first bytes; then it stops reading
+        g.wait_log(r"mac=30aea4041d8c tcpboot: serving")
+        p = g.ctl("device", "revoke", "30aea4041d8c")
+        self.assertIn("sent SIGHUP", p.stdout)
+        g.wait_log(r"mac=30aea4041d8c tcpboot: cut by revocation after \d+ of 8388608 bytes")
+        while True:
+            try:
+                b = s.recv(1 << 20)
+            except ConnectionResetError:
+                break
+            if not b:
+                break
+            got += b
+        s.close()
+        self.assertLess(len(got), 24 + len(image))  # a short body, never a whole one
+        self.assertEqual(tcpboot_fetch(g.port, b"30aea4041d8d")[2], image)  # the others go on
+
     def test_sighup_new_image_while_old_one_is_in_flight(self):
         g = self.gateway()
         old = g.add_image("demo", "1.0.0", size=4 << 20)
