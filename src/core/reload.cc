@@ -116,13 +116,18 @@ void Server::cut_revoked() {
     auto mac = parse_mac(c.mac);
     const Device* d = mac ? registry_.find(*mac) : nullptr;
     if (!d || d->enabled) continue;
-    char what[96];
-    snprintf(what, sizeof what, "cut by revocation after %llu of %llu bytes",
-             static_cast<unsigned long long>(c.body.off), static_cast<unsigned long long>(c.body.end));
-    transfers_.end(c, {.outcome = Outcome::Aborted, .image = c.body.image.get(), .bytes = c.body.sent,
-                       .started_ms = c.started_ms, .what = what});
-    slot_free(c, true);
+    cut(c, "revocation");
   }
+}
+
+// One record (aborted at byte N, by whom) and the slot reset.
+void Server::cut(Conn& c, const char* by) {
+  char what[96];
+  snprintf(what, sizeof what, "cut by %s after %llu of %llu bytes", by, static_cast<unsigned long long>(c.body.off),
+           static_cast<unsigned long long>(c.body.end));
+  transfers_.end(c, {.outcome = Outcome::Aborted, .image = c.body.image.get(), .bytes = c.body.sent,
+                     .started_ms = c.started_ms, .what = what});
+  slot_free(c, true);
 }
 
 Status Server::reload_catalog(std::string_view just_written) {

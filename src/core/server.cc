@@ -336,12 +336,7 @@ void Server::on_timer(int which) {
     for (uint32_t i = 0; i < slots_used_; ++i) {
       Conn& c = slab_[i];
       if (c.state == ConnState::Free) continue;
-      char what[96];
-      snprintf(what, sizeof what, "cut by shutdown after %llu of %llu bytes",
-               static_cast<unsigned long long>(c.body.off), static_cast<unsigned long long>(c.body.end));
-      transfers_.end(c, {.outcome = Outcome::Aborted, .image = c.body.image.get(), .bytes = c.body.sent,
-                         .started_ms = c.started_ms, .what = what});
-      slot_free(c, true);
+      cut(c, "shutdown");
     }
     event_base_loopexit(base_, nullptr);
   }

@@ -97,6 +97,7 @@ class Server final : public ServerOps {
   void reload();
   void reverify_catalog();
   void cut_revoked();
+  void cut(Conn& c, const char* by);
   void begin_shutdown();
   void log_stats(const char* when);
   void sync_context();
