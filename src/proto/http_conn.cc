@@ -148,9 +148,13 @@ Next respond(Conn& c, const Context& ctx, const Request& req, HttpResponse& r) {
   if (body && r.download) ctx.transfers->download_started(c);
   if (!body) ctx.transfers->download_gone(c);  // a formatting failure gives any admission back
   std::string_view target = req.target.in(c.buf);
-  snprintf(h.line, sizeof h.line, "%s %.*s -> %d%s%s", method_name(req.method),
-           static_cast<int>(std::min<size_t>(target.size(), 40)), target.data(), r.status,
-           r.note[0] ? ": " : "", r.note);
+  // The record's line is cut at its slot's size: a long note loses its
+  // tail, never the status.
+  if (snprintf(h.line, sizeof h.line, "%s %.*s -> %d%s%s", method_name(req.method),
+               static_cast<int>(std::min<size_t>(target.size(), 40)), target.data(), r.status,
+               r.note[0] ? ": " : "", r.note) < 0) {
+    h.line[0] = '\0';
+  }
   h.outcome = outcome_of(r, c.misdirected);
   h.status = static_cast<uint16_t>(r.status);
   h.st = Http::St::Respond;
