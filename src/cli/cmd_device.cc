@@ -47,22 +47,28 @@ bool store_nt_hash(const Config& cfg, const Mac& mac, const std::string* hash) {
   return s.ok();
 }
 
+// The certificate otactl issued to d into the CA's devices folder, if it
+// is still there and still the one d pins ("" otherwise, after saying so).
+std::string issued_cert(const Config& cfg, const Device& d) {
+  if (d.cert.empty() || cfg.crl_file.empty()) return "";
+  const std::string path = dir_of(cfg.client_ca_file) + "/devices/" + d.mac.str() + ".crt";
+  auto pem = read_file(path, 1 << 16);
+  auto fp = pem ? cert_fingerprint(*pem) : Result<std::string>(Err(""));
+  if (fp && *fp == d.cert) return *pem;
+  printf("  (the certificate %s pins is not at %s: not added to the CRL; otad refuses it all the same)\n",
+         d.mac.str().c_str(), path.c_str());
+  return "";
+}
+
 // [wpa2] crl_file: the CA certificate and a CRL listing, besides what it
-// listed before, the certificate of a device that leaves (revoked or
-// removed). The device's certificate is the one otactl issued into the CA's
-// devices folder, if it is still the one pinned. Returns whether the file
-// changed; false with *ok = false after printing an error.
-bool crl_step(const Config& cfg, const Device* leaving, bool* ok) {
+// listed before, a certificate that no longer speaks for its device (the
+// device revoked or removed, or given a new certificate). Returns whether
+// the file changed; false with *ok = false after printing an error.
+bool crl_step(const Config& cfg, const std::string& revoked_pem, const Mac& mac, bool* ok) {
   *ok = true;
   if (cfg.crl_file.empty()) return false;
   std::vector<std::string> revoked;
-  if (leaving && !leaving->cert.empty()) {
-    const std::string path = dir_of(cfg.client_ca_file) + "/devices/" + leaving->mac.str() + ".crt";
-    auto pem = read_file(path, 1 << 16);
-    auto fp = pem ? cert_fingerprint(*pem) : Result<std::string>(Err(""));
-    if (fp && *fp == leaving->cert) revoked.push_back(*pem);
-    else printf("  (its certificate is not at %s: not added to the CRL; otad refuses it all the same)\n", path.c_str());
-  }
+  if (!revoked_pem.empty()) revoked.push_back(revoked_pem);
   if (revoked.empty() && file_exists(cfg.crl_file)) return false;
   auto ca = load_ca(cfg);
   auto previous = file_exists(cfg.crl_file) ? read_file(cfg.crl_file, 16 << 20) : Result<std::string>(std::string());
@@ -75,7 +81,7 @@ bool crl_step(const Config& cfg, const Device* leaving, bool* ok) {
     *ok = false;
     return false;
   }
-  if (!revoked.empty()) printf("certificate of %s added to the CRL (%s)\n", leaving->mac.str().c_str(), cfg.crl_file.c_str());
+  if (!revoked.empty()) printf("certificate of %s added to the CRL (%s)\n", mac.str().c_str(), cfg.crl_file.c_str());
   return true;
 }
 
@@ -83,9 +89,9 @@ bool crl_step(const Config& cfg, const Device* leaving, bool* ok) {
 // server is told to reload, in the same step that changes otad's own view.
 // False (after printing why) when either did not happen: a revoked device
 // may then still be on the Wi-Fi.
-bool wpa2_step(const Config& cfg, const Registry& reg, const Device* leaving = nullptr) {
+bool wpa2_step(const Config& cfg, const Registry& reg, const Mac& mac, const std::string& revoked_pem = "") {
   bool crl_ok;
-  const bool crl_changed = crl_step(cfg, leaving, &crl_ok);
+  const bool crl_changed = crl_step(cfg, revoked_pem, mac, &crl_ok);
   auto changed = wpa2_sync({cfg.eap_user_file, cfg.radius_users_file, cfg.nt_hash_file}, reg);
   if (!changed) {
     fprintf(stderr, "otactl: wpa2: %s; the RADIUS server's users did not change\n", changed.error().c_str());
@@ -98,7 +104,7 @@ bool wpa2_step(const Config& cfg, const Registry& reg, const Device* leaving = n
   }
   if (cfg.wpa2_reload_command.empty()) {
     printf("  ([wpa2] reload_command is empty: reload the RADIUS server yourself)\n");
-    return true;
+    return crl_ok;
   }
   if (Status s = command_run(cfg.wpa2_reload_command, cfg.wpa2_reload_timeout * 1000); !s) {
     fprintf(stderr, "otactl: wpa2: reload_command '%s' failed (%s): the RADIUS server may still use its old users\n",
@@ -241,6 +247,9 @@ int add(const Args& a) {
     }
   }
   d.enabled = !a.has("--disabled");
+  // A new certificate retires the old one everywhere: otad's pin moves, and
+  // the CRL lists the old one for the RADIUS server.
+  const std::string replaced = existed && a.has("--cert") ? issued_cert(cfg, d) : "";
   std::string nt_hash;
   if (!issue_credentials(a, cfg, &d, &nt_hash)) return kExitFail;
   // The NT hash first: one without its device is never written out.
@@ -252,7 +261,7 @@ int add(const Args& a) {
     return kExitFail;
   }
   printf("%s %s%s\n", existed ? "updated" : "added", mac->str().c_str(), d.enabled ? "" : " (disabled)");
-  const bool radius_ok = wpa2_step(cfg, reg);
+  const bool radius_ok = wpa2_step(cfg, reg, *mac, replaced);
   const bool told = notify_daemon(cfg);
   return radius_ok && told ? kExitOk : kExitFail;
 }
@@ -285,7 +294,7 @@ int change_device(const Args& a, const char* verb, const char* done,
   }
   printf("%s %s\n", done, mac->str().c_str());
   // Its Wi-Fi password goes with it; the user files lose its entries.
-  const bool radius_ok = store_nt_hash(cfg, *mac, nullptr) && wpa2_step(cfg, reg, &*before);
+  const bool radius_ok = store_nt_hash(cfg, *mac, nullptr) && wpa2_step(cfg, reg, *mac, issued_cert(cfg, *before));
   const bool told = notify_daemon(cfg);
   return radius_ok && told ? kExitOk : kExitFail;
 }

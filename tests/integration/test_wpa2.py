@@ -175,6 +175,16 @@ class Wpa2(GatewayTest):
         add_device(g, A, "--cert")
         time.sleep(0.3)
         self.assertTrue(self.tls(A))
+        # A new certificate retires the old one on the Wi-Fi too (the CRL),
+        # even under the catch-all TLS line.
+        d = os.path.join(g.dir, "tls/devices")
+        for ext in ("crt", "key"):
+            shutil.copy(f"{d}/{ident(A)}.{ext}", f"{g.dir}/old.{ext}")
+        out = g.ctl("device", "add", A, "--cert").stdout
+        self.assertIn(f"certificate of {ident(A)} added to the CRL", out)
+        time.sleep(1.5)
+        self.assertFalse(self.tls(A, f"{g.dir}/old.crt", f"{g.dir}/old.key"))
+        self.assertTrue(self.tls(A))
 
     def test_reload_command_that_fails_or_hangs(self):
         g = self.g
