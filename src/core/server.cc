@@ -108,9 +108,7 @@ int64_t Server::uptime_s() const { return (now_ms() - started_ms_) / 1000; }
 uint32_t Server::downloads_in_flight() const { return transfers_.downloads(); }
 
 bool Server::mac_proven_by_link(const Conn& c, const Mac& claimed, char* why, size_t n) {
-  if (!neighbours_) neighbours_ = std::make_unique<Neighbours>();
-  neighbours_->set_exempt(cfg_.verify_mac_exempt);
-  const LinkProof p = neighbours_->check(c.peer_addr, claimed, now_ms(), why, n);
+  const LinkProof p = neighbours_.check(c.peer_addr, claimed, now_ms(), why, n);
   return p == LinkProof::Match || p == LinkProof::Exempt;
 }
 
@@ -147,6 +145,9 @@ Server::~Server() {
 }
 
 void Server::sync_context() {
+  // The exempt networks are parsed here, at start and reload, not per check;
+  // the netlink socket still waits for the first check.
+  neighbours_.set_exempt(cfg_.verify_mac_exempt);
   ctx_.cfg = &cfg_;
   ctx_.catalog = catalog_;
   fleet_.set_catalog(catalog_);

@@ -139,7 +139,7 @@ class Server final : public ServerOps {
   event* tick_timer_ = nullptr;  // each second: the state snapshot when due
   RunningCommand wpa2_cmd_;      // the RADIUS server's reload, while it runs
   bool wpa2_reload_due_ = false;
-  std::unique_ptr<Neighbours> neighbours_;  // made at the first link-layer check
+  Neighbours neighbours_;  // its socket and tables made at the first link-layer check
   std::unique_ptr<HostapdCtrl> hostapd_;    // made at the first station check
 };
 
