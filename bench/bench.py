@@ -100,7 +100,7 @@ class Otad:
 
     def write_conf(self, port):
         with open(self.conf, "w") as f:
-            f.write(f"[server]\nmax_connections = 1100\nlisten_backlog = 4096\n"
+            f.write(f"[server]\nmax_connections = 1100\nlisten_backlog = 4096\nmax_per_address = 65536\n"
                     f"[catalog]\ndir = {self.catalog}\ndefault_platform = demo\n"
                     f"[devices]\nfile = {self.work}/devices.ini\n"
                     f"[tcpboot]\nlisten = 127.0.0.1\nport = {port or 1}\n")

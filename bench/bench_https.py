@@ -63,11 +63,11 @@ class Otad(Server):
         with open(self.conf, "w") as f:
             # log_level stays at its default, info: one line per download, as
             # nginx writes its access log.
-            f.write(f"[server]\nmax_connections = 1100\nlisten_backlog = 4096\n"
+            f.write(f"[server]\nmax_connections = 1100\nlisten_backlog = 4096\nmax_per_address = 65536\n"
                     f"[catalog]\ndir = {self.work}/catalog\ndefault_platform = demo\n"
                     f"[devices]\nfile = {t['devices']}\n[tcpboot]\nenabled = no\n"
                     f"[http]\nenabled = yes\nlisten = 127.0.0.1\nport = {http_port}\n"
-                    f"[https]\nenabled = yes\nlisten = 127.0.0.1\nport = {https_port}\nauth = {auth}\n"
+                    f"[https]\nenabled = yes\nlisten = 127.0.0.1\nport = {https_port}\nauth = {auth}\nmax_handshakes_per_address = 65536\n"
                     f"cert_file = {t['crt']}\nkey_file = {t['key']}\nclient_ca_file = {t['ca']}\n"
                     f"max_tls_connections = 600\nhandshake_timeout = 60\n")
 

@@ -28,6 +28,7 @@ import time
 
 CONFIG = """[server]
 max_connections = {conns}
+max_per_address = 65536
 log_level = warn
 pid_file = {dir}/otad.pid
 send_buffer = {send_buffer}

@@ -22,6 +22,7 @@ import time
 
 CONFIG = """[server]
 max_connections = 1200
+max_per_address = 65536
 log_level = warn
 pid_file = {d}/otad.pid
 send_buffer = 16384
@@ -45,6 +46,7 @@ key_file = {d}/tls/server.key
 client_ca_file = {d}/tls/ca.crt
 max_tls_connections = 600
 max_handshakes = 64
+max_handshakes_per_address = 65536
 """
 
 

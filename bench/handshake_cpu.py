@@ -28,8 +28,8 @@ def measure(build, sim, work, devices):
     port = free_port()
     conf = os.path.join(work, "otad.ini")
     with open(conf, "w") as f:
-        f.write(f"[server]\nmax_connections = 256\n[catalog]\ndir = {work}/catalog\n[devices]\nfile = {work}/d.ini\n"
-                f"[tcpboot]\nenabled = no\n[https]\nenabled = yes\nlisten = 127.0.0.1\nport = {port}\nauth = none\n"
+        f.write(f"[server]\nmax_connections = 256\nmax_per_address = 65536\n[catalog]\ndir = {work}/catalog\n[devices]\nfile = {work}/d.ini\n"
+                f"[tcpboot]\nenabled = no\n[https]\nenabled = yes\nlisten = 127.0.0.1\nport = {port}\nauth = none\nmax_handshakes_per_address = 65536\n"
                 f"cert_file = {work}/tls/server.crt\nkey_file = {work}/tls/server.key\n"
                 f"client_ca_file = {work}/tls/ca.crt\ntls_versions = 1.2\n")
     ctl = os.path.join(build, "otactl")

@@ -17,6 +17,12 @@ struct Config {
   int64_t listen_backlog;
   int64_t shutdown_grace;   // seconds in-flight transfers get after SIGTERM
   int64_t send_buffer;      // SO_SNDBUF of device connections; 0 = the kernel's autotuning
+  int64_t min_send_rate;    // bytes/s over send_rate_window; 0 = no floor
+  int64_t send_rate_window;
+  int64_t max_per_address;
+  int64_t max_auth_failures;
+  int64_t auth_failure_window;
+  int64_t auth_backoff;
   std::string log_level;
   std::string log_target;  // stderr | syslog
   std::string pid_file;
@@ -62,6 +68,7 @@ struct Config {
   std::string tls_versions;  // "1.2", "1.3" or both
   int64_t max_tls_connections;
   int64_t max_handshakes;
+  int64_t max_handshakes_per_address;
   int64_t handshake_timeout;
   bool session_tickets;
   int64_t ticket_lifetime;

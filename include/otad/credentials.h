@@ -23,6 +23,30 @@ bool ct_equal(std::string_view a, std::string_view b);
 constexpr unsigned kPasswordIterations = 2000;
 Result<std::string> password_hash_make(std::string_view password);
 bool password_verify(std::string_view stored, std::string_view password);
+// The same work as password_verify on a stored hash, for a user that has
+// none (unknown, or no password): always false, in the same time, so the
+// answer's timing does not tell whether a MAC is registered.
+bool password_verify_dummy(std::string_view password);
+
+// Credentials verified lately, across connections, so that a fleet of honest
+// devices does not pay PBKDF2 on every request. Keyed by a digest of the
+// whole credential and the stored hash it matched (a changed password misses);
+// only verified credentials go in, so a hit proves nothing an attacker
+// could not already do. Fixed size; the oldest entry makes room.
+class VerifiedCache {
+ public:
+  static constexpr size_t kSlots = 64;
+  static constexpr int64_t kTtlMs = 60000;
+  bool hit(const uint8_t tag[32], int64_t now) const;
+  void put(const uint8_t tag[32], int64_t now);
+
+ private:
+  struct Slot {
+    uint8_t tag[32];
+    int64_t until_ms;
+  };
+  Slot slots_[kSlots] = {};
+};
 
 // "Authorization: Basic <base64(user:password)>" -> user, password.
 bool basic_credentials(std::string_view header, std::string* user, std::string* password);

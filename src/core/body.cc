@@ -27,6 +27,7 @@ BodyStep stream_body(Conn& c, Pacer& pacer) {
     if (r.st != Io::Ok) return {BodyStep::Failed, c.io->error_text(r.err), false, 0};
     b.off += r.n;
     b.sent += r.n;
+    if (r.n) c.progress_ms = now_ms();
     budget -= r.n;
   }
   return {b.off < b.end ? BodyStep::Yield : BodyStep::Done, nullptr, false, 0};

@@ -47,11 +47,33 @@ const std::vector<KeySpec> kTable = {
     {"server", "shutdown_grace", KeyType::Int, 0, 3600, nullptr, "30", true, "seconds",
      "After SIGTERM, in-flight transfers get this long to finish before they are cut.",
      &C::shutdown_grace},
-    {"server", "send_buffer", KeyType::Int, 0, 16777216, nullptr, "0", false, "bytes",
-     "Kernel send buffer of each connection (SO_SNDBUF); 0 leaves it to the kernel's autotuning, which "
-     "may queue megabytes per slow device. A bounded buffer bounds that memory, and a download then stays "
-     "in flight (for max_downloads) until the device has nearly all of it.",
+    {"server", "send_buffer", KeyType::Int, 0, 16777216, nullptr, "65536", false, "bytes",
+     "Kernel send buffer of each connection (SO_SNDBUF; Linux doubles it for its bookkeeping). It bounds "
+     "the kernel's memory for queued image bytes to about max_connections x 2 x send_buffer, where the "
+     "kernel's autotuning (0) may queue megabytes per slow device. 64 KiB keeps a LAN download at full "
+     "speed.",
      &C::send_buffer},
+    {"server", "min_send_rate", KeyType::Int, 0, 1073741824, nullptr, "1024", true, "bytes/s",
+     "A download whose device takes less than this per second, averaged over send_rate_window, is cut "
+     "(0: never), so a reader that barely reads cannot hold a slot and its kernel buffer for hours.",
+     &C::min_send_rate},
+    {"server", "send_rate_window", KeyType::Int, 1, 3600, nullptr, "20", true, "seconds",
+     "The window min_send_rate is averaged over.", &C::send_rate_window},
+    {"server", "max_per_address", KeyType::Int, 1, 65536, nullptr, "16", true, "connections",
+     "Connections one peer address may hold at once; more are closed at accept (one log line per "
+     "address per 10 s). On a LAN each device has its own address and holds one or two. Behind NAT "
+     "(a router between devices and otad) every device shares one address: raise it to the number of "
+     "devices there.",
+     &C::max_per_address},
+    {"server", "max_auth_failures", KeyType::Int, 0, 65535, nullptr, "10", true, "failures",
+     "Failed authentications (wrong password or PSK, unknown or revoked certificate) one address may "
+     "make within auth_failure_window before its connections are refused for auth_backoff (0: no "
+     "limit).",
+     &C::max_auth_failures},
+    {"server", "auth_failure_window", KeyType::Int, 1, 86400, nullptr, "60", true, "seconds",
+     "The window max_auth_failures counts over.", &C::auth_failure_window},
+    {"server", "auth_backoff", KeyType::Int, 1, 86400, nullptr, "60", true, "seconds",
+     "How long an address over max_auth_failures is refused.", &C::auth_backoff},
     {"server", "log_level", KeyType::Choice, 0, 0, "error|warn|info|debug", "info", true, nullptr,
      "Lowest level written to the log.", &C::log_level},
     {"server", "log", KeyType::Choice, 0, 0, "stderr|syslog", "stderr", true, nullptr,
@@ -198,6 +220,10 @@ const std::vector<KeySpec> kTable = {
      "the kernel backlog. Keeps each handshake fast (and inside handshake_timeout) when a whole "
      "fleet reconnects, and bounds handshake memory.",
      &C::max_handshakes},
+    {"https", "max_handshakes_per_address", KeyType::Int, 1, 65536, nullptr, "4", true, "handshakes",
+     "TLS handshakes one peer address may have in progress at once; more are closed at once. A device "
+     "makes one at a time.",
+     &C::max_handshakes_per_address},
     {"https", "handshake_timeout", KeyType::Int, 1, 600, nullptr, "10", true, "seconds",
      "A TLS handshake must complete within this time.", &C::handshake_timeout},
     {"https", "session_tickets", KeyType::Bool, 0, 0, nullptr, "yes", false, nullptr,

@@ -86,6 +86,13 @@ struct Conn {
   Identity proven;                // what the transport proved
   int64_t started_ms = 0;
   int64_t deadline_ms = 0;
+  // Fairness (the reactor evicts and tightens timeouts by these): awaiting =
+  // the connection waits for the peer to say something (a handshake, a request
+  // head, a MAC) with nothing of ours in progress; progress_ms = when it last
+  // moved (began awaiting, sent a head, took body bytes).
+  bool awaiting = false;
+  bool hs_counted = false;  // counted in its address's handshakes in progress
+  int64_t progress_ms = 0;
   uint8_t* buf = nullptr;         // the slot's fixed buffer, if the protocol has one
   Body body;
   alignas(16) unsigned char ps[kProtoStateSize];  // the protocol's state
@@ -128,6 +135,14 @@ struct Protocol {
 };
 
 int64_t now_ms();
+
+// A protocol driver marks where a connection waits for the peer's next
+// request (evictable, and its timeout tightens under pressure) and where it
+// has one to serve.
+inline void conn_awaits(Conn& c, bool awaiting, int64_t now) {
+  c.awaiting = awaiting;
+  c.progress_ms = now;
+}
 // Unix seconds: device state and events are read by people and survive restarts.
 int64_t wall_s();
 

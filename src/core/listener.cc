@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <algorithm>
 #include <cstring>
 
 #include "core/server.h"
@@ -88,19 +89,22 @@ Status Server::open_listener(Listener& l) {
 void Server::on_accept(Listener& l) {
   const char* name = l.spec.name.c_str();
   for (int i = 0; i < kMaxAcceptsPerWake; ++i) {
-    if (slab_full()) {
+    // Full: make room by evicting a connection that makes no progress
+    // (fairness.cc); only with none to evict do devices wait in the backlog.
+    if (slab_full() && !evict(nullptr)) {
       if (!paused_full_) {
-        LOG_WARN("%s: all %lld connection slots busy; pausing accept until one frees", name,
+        LOG_WARN("%s: all %lld connection slots busy; pausing accept until one frees (none can be evicted: each is making progress)", name,
                  static_cast<long long>(cfg_.max_connections));
       }
       paused_full_ = true;
       listeners_enable(false);
       return;
     }
-    if (l.spec.pool && !l.spec.pool->accepting()) {
+    if (l.spec.pool && !l.spec.pool->accepting() && !(evict(l.spec.pool) && l.spec.pool->accepting())) {
       bool warn;
       const char* why = l.spec.pool->busy_reason(&warn);
-      OTAD_LOG(warn ? LogLevel::Warn : LogLevel::Debug, "%s: %s; pausing accept until one frees", name, why);
+      if (!l.pool_warned) OTAD_LOG(warn ? LogLevel::Warn : LogLevel::Debug, "%s: %s; pausing accept until one frees", name, why);
+      l.pool_warned = true;
       l.pool_busy = true;
       event_del(reinterpret_cast<struct event*>(l.ev));
       l.armed = false;
@@ -123,6 +127,11 @@ void Server::on_accept(Listener& l) {
       LOG_ERROR("%s: accept: %s", name, strerror(errno));
       return;
     }
+    char peer[sizeof Conn::peer];
+    format_peer(ss, peer, sizeof peer);
+    PeerAddr pa{};
+    memcpy(&pa, &ss, std::min(sizeof pa, static_cast<size_t>(len)));
+    if (!admit_peer(l, fd, pa, peer)) continue;
     if (cfg_.send_buffer > 0) {
       const int sb = static_cast<int>(cfg_.send_buffer);
       setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sb, sizeof sb);
@@ -147,8 +156,10 @@ void Server::on_accept(Listener& l) {
     c->body = Body{};
     c->buf = bufs_ ? bufs_.get() + static_cast<size_t>(c - slab_) * buf_size_ : nullptr;
     c->started_ms = now_ms();
-    format_peer(ss, c->peer, sizeof c->peer);
-    memcpy(&c->peer_addr, &ss, std::min(sizeof c->peer_addr, static_cast<size_t>(sizeof ss)));
+    memcpy(c->peer, peer, sizeof c->peer);
+    c->peer_addr = pa;
+    conn_awaits(*c, true, c->started_ms);
+    c->hs_counted = l.spec.pool != nullptr;  // admit_peer counted it
     stats_.accepted++;
     if (++stats_.active > stats_.peak_active) stats_.peak_active = stats_.active;
     if (l.spec.pool) {

@@ -27,6 +27,9 @@ struct ServerOps {
   // verify_mac = hostapd: did the station log in over 802.1X as claimed?
   // Pending: hostapd has not answered yet; ask again shortly.
   virtual StationCheck station_check(const Mac& claimed, char* why, size_t n) = 0;
+  // A credential of c's was refused (wrong password): counted against its
+  // address, which is refused for a while once over [server] max_auth_failures.
+  virtual void auth_failed(const Conn& c) = 0;
 
  protected:
   ~ServerOps() = default;

@@ -25,6 +25,7 @@ namespace {
 constexpr int kTimerBackoff = 1;
 constexpr int kTimerGrace = 2;
 constexpr int kTimerTick = 3;
+constexpr int kTimerResume = 4;  // a paused listener's next chance to evict
 
 struct event* ev_of(Conn& c) { return reinterpret_cast<struct event*>(c.ev); }
 struct event* ev_of(Listener& l) { return reinterpret_cast<struct event*>(l.ev); }
@@ -70,6 +71,8 @@ Server::Server(std::string config_path, Config cfg, std::shared_ptr<const Catalo
   transfers_.init(n);
   ctx_.transfers = &transfers_;
   ctx_.ops = this;
+  peers_ = std::make_unique<Peers>(n);
+  transfers_.set_peers(peers_.get());
   ctx_.fleet = &fleet_;
   transfers_.set_fleet(&fleet_);
   started_ms_ = now_ms();
@@ -148,6 +151,11 @@ void Server::sync_context() {
   // The exempt networks are parsed here, at start and reload, not per check;
   // the netlink socket still waits for the first check.
   neighbours_.set_exempt(cfg_.verify_mac_exempt);
+  PeerRules pr;
+  pr.max_failures = static_cast<uint32_t>(cfg_.max_auth_failures);
+  pr.failure_window_ms = cfg_.auth_failure_window * 1000;
+  pr.backoff_ms = cfg_.auth_backoff * 1000;
+  peers_->set_rules(pr);
   ctx_.cfg = &cfg_;
   ctx_.catalog = catalog_;
   fleet_.set_catalog(catalog_);
@@ -203,6 +211,7 @@ void Server::slot_free(Conn& c, bool reset) {
   }
   if (c.fd >= 0) close(c.fd);
   c.fd = -1;
+  peer_gone(c);
   transfers_.download_gone(c);
   c.body = Body{};
   c.state = ConnState::Free;
@@ -212,6 +221,7 @@ void Server::slot_free(Conn& c, bool reset) {
 }
 
 void Server::arm(Conn& c, Next n) {
+  tighten(c, n);
   const short mask = n.want == Want::Read ? EV_READ : n.want == Want::Write ? EV_WRITE : EV_TIMEOUT;
   struct event* ev = ev_of(c);
   // Persistent events, re-registered only when the direction changes: the
@@ -233,7 +243,7 @@ void Server::pool_resume_check() {
   if (draining_) return;
   for (auto& l : listeners_) {
     if (!l->pool_busy || !l->spec.pool->accepting()) continue;
-    l->pool_busy = false;
+    l->pool_busy = l->pool_warned = false;
     if (!paused_full_ && !paused_backoff_ && l->fd >= 0 && !l->armed) {
       event_add(ev_of(*l), nullptr);
       l->armed = true;
@@ -256,6 +266,8 @@ Next Server::handshake(Conn& c, bool timed_out) {
     transfers_.end(c, {.outcome = Outcome::BadRequest, .started_ms = c.started_ms, .what = what});
     return {Want::Reset, 0};
   }
+  // Driven by the socket, not a timer: the peer sent or took something.
+  c.progress_ms = now_ms();
   const Handshake h = c.io->handshake(c);
   if (h.claimed[0]) memcpy(c.mac, h.claimed, sizeof c.mac);
   switch (h.st) {
@@ -263,6 +275,7 @@ Next Server::handshake(Conn& c, bool timed_out) {
     case Hs::WantWrite:
       return {h.st == Hs::WantRead ? Want::Read : Want::Write, c.deadline_ms - now_ms()};
     case Hs::Plaintext:
+      handshake_over(c);
       // Plain text where a handshake belongs: the protocol reads it in clear
       // to answer in clear (never content), so the device's own log and ours
       // both say what is wrong. The pooled context is freed with the slot.
@@ -270,6 +283,7 @@ Next Server::handshake(Conn& c, bool timed_out) {
       c.misdirected = true;
       return start_protocol(c);
     case Hs::Done:
+      handshake_over(c);
       c.proven = h.proven;
       if (h.proven.proof != Proof::None) memcpy(c.mac, h.proven.mac, sizeof c.mac);
       return start_protocol(c);
@@ -277,6 +291,7 @@ Next Server::handshake(Conn& c, bool timed_out) {
       break;
   }
   // One line per failed handshake: peer, claimed identity, reason.
+  if (h.auth_failed) auth_failed(c);
   char what[320];
   snprintf(what, sizeof what, "%s handshake failed: %s", c.io->name(), h.why ? h.why : "?");
   transfers_.end(c, {.outcome = Outcome::BadRequest, .started_ms = c.started_ms, .what = what});
@@ -324,7 +339,22 @@ void Server::accept_resume_check() {
 }
 
 void Server::on_timer(int which) {
-  if (which == kTimerTick) {
+  if (which == kTimerTick || which == kTimerResume) {
+    if (which == kTimerTick) flush_peer_lines();
+    // Paused on a full slab or pool with nothing to evict: look again (a
+    // connection may have stopped making progress since).
+    if (!draining_ && !paused_backoff_) {
+      for (auto& l : listeners_) {
+        if (!l->pool_busy) continue;
+        l->pool_busy = false;
+        if (!paused_full_ && l->fd >= 0 && !l->armed) {
+          event_add(ev_of(*l), nullptr);
+          l->armed = true;
+        }
+      }
+      if (paused_full_) listeners_enable(true);
+    }
+    if (which == kTimerResume) return;
     if (Status st = fleet_.flush(wall_s(), false); !st) LOG_ERROR("state: %s; the previous snapshot stays", st.error().c_str());
     wpa2_poll();
     return;
@@ -410,7 +440,10 @@ int Server::run() {
     event_add(e, nullptr);
     owned_events_.push_back(e);
   }
-  static TimerArg backoff_arg, grace_arg, tick_arg;
+  static TimerArg backoff_arg, grace_arg, tick_arg, resume_arg;
+  resume_arg = {this, kTimerResume};
+  resume_timer_ = evtimer_new(base_, timer_cb, &resume_arg);
+  owned_events_.push_back(resume_timer_);
   backoff_arg = {this, kTimerBackoff};
   grace_arg = {this, kTimerGrace};
   tick_arg = {this, kTimerTick};

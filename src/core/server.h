@@ -11,6 +11,7 @@
 
 #include "core/conn.h"
 #include "core/neighbours.h"
+#include "core/peers.h"
 #include "otad/hostapd_ctrl.h"
 #include "core/context.h"
 #include "core/ops.h"
@@ -44,6 +45,7 @@ struct Listener {
   int fd = -1;
   bool armed = false;
   bool pool_busy = false;  // off: every pooled transport context busy
+  bool pool_warned = false;  // ... and said so (once until it resumes)
   ListenerSpec spec;
   Auth auth = Auth::None;
   bool verify_link = false;     // verify_mac = neighbour or hostapd (from the config, at start and reload)
@@ -72,6 +74,7 @@ class Server final : public ServerOps {
   uint32_t downloads_in_flight() const override;
   bool mac_proven_by_link(const Conn& c, const Mac& claimed, char* why, size_t n) override;
   StationCheck station_check(const Mac& claimed, char* why, size_t n) override;
+  void auth_failed(const Conn& c) override;
 
   // Opens listeners and runs until shut down. Returns the exit status.
   int run();
@@ -89,6 +92,16 @@ class Server final : public ServerOps {
   void accept_resume_check();
   void pool_resume_check();
   Conn* slot_alloc();
+  // fairness.cc: the per-address caps, eviction, pressure.
+  bool admit_peer(Listener& l, int fd, const PeerAddr& a, const char* peer);
+  void peer_gone(Conn& c);
+  void handshake_over(Conn& c);
+  bool evict(TransportPool* pool);
+  void resume_later();
+  bool under_pressure(const Conn& c) const;
+  void tighten(Conn& c, Next& n) const;
+  void flush_peer_lines();
+  void refuse_at_accept(int fd);
   void slot_free(Conn& c, bool reset = false);
   void arm(Conn& c, Next n);
   void drive(Conn& c, bool timed_out);
@@ -136,9 +149,12 @@ class Server final : public ServerOps {
   int64_t started_ms_ = 0;
   event* backoff_timer_ = nullptr;
   event* grace_timer_ = nullptr;
+  event* resume_timer_ = nullptr;  // when a connection becomes evictable
+  int64_t next_evictable_ms_ = 0;
   event* tick_timer_ = nullptr;  // each second: the state snapshot when due
   RunningCommand wpa2_cmd_;      // the RADIUS server's reload, while it runs
   bool wpa2_reload_due_ = false;
+  std::unique_ptr<Peers> peers_;  // per address: caps, failures, aggregated lines
   Neighbours neighbours_;  // its socket and tables made at the first link-layer check
   std::unique_ptr<HostapdCtrl> hostapd_;    // made at the first station check
 };

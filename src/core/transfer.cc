@@ -41,8 +41,15 @@ void TransferLog::end(Conn& c, const Transfer& t) {
   }
   stats_.bytes_sent += t.bytes;
   if (t.image_fault) image_fault_ = true;
-  const int64_t ms = now_ms() - t.started_ms;
-  CONN_LOG(LogLevel::Info, c, "%s in %.3f s%s", t.what, ms / 1000.0, t.tail);
+  const int64_t now = now_ms(), ms = now - t.started_ms;
+  // Failures from one address are aggregated: a few lines, then one summary
+  // per window (Server::flush_peer_lines), so an attack cannot flood the log.
+  const bool failure = t.outcome == Outcome::Refused || t.outcome == Outcome::BadRequest ||
+                       t.outcome == Outcome::Closed || t.outcome == Outcome::Aborted;
+  PeerRecord* pr = failure && peers_ ? peers_->get(peer_key(c.peer_addr), now) : nullptr;
+  if (!pr || peers_->should_log(*pr, t.kind, now)) {
+    CONN_LOG(LogLevel::Info, c, "%s in %.3f s%s", t.what, ms / 1000.0, t.tail);
+  }
   // The operator's requests (the admin listener) are in the log, not in
   // device state or the event log.
   if (!fleet_ || !c.devices) return;

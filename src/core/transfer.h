@@ -8,6 +8,7 @@
 
 #include "core/admission.h"
 #include "core/conn.h"
+#include "core/peers.h"
 #include "otad/fleet.h"
 
 namespace otad {
@@ -33,10 +34,14 @@ struct Transfer {
   const char* what = "";        // the protocol's words: "GET /update -> 200: serving demo 1.2.0"
   const char* tail = "";        // after the duration: "; the device received it and closed"
   bool image_fault = false;     // the image file is not what the catalog verified
+  PeerEvent kind = PeerEvent::Failed;  // how a failure's line is aggregated per address
 };
 
 struct Stats {
   uint64_t accepted = 0, served = 0, aborted = 0, refused = 0, bad_requests = 0, busy = 0;
+  // Fairness: connections closed at accept (over an address's cap, or its
+  // authentication back-off), evicted to make room, failed authentications.
+  uint64_t over_cap = 0, evicted = 0, auth_failures = 0;
   uint64_t bytes_sent = 0;
   uint32_t active = 0, peak_active = 0;
   uint32_t peak_downloads = 0;  // image bodies in flight at once, at most
@@ -48,6 +53,8 @@ class TransferLog {
   void init(size_t slots) { admission_ = std::make_unique<Admission>(slots + 16); }
   // Where each record also goes: device state and the event log.
   void set_fleet(Fleet* f) { fleet_ = f; }
+  // Where failures' lines are aggregated per address.
+  void set_peers(Peers* p) { peers_ = p; }
   Admission& admission() { return *admission_; }
   Pacer& pacer() { return pacer_; }
   // Admits c's coming body of image sha for `who`; the ticket goes with the
@@ -85,6 +92,7 @@ class TransferLog {
   std::unique_ptr<Admission> admission_;
   Pacer pacer_;
   Fleet* fleet_ = nullptr;
+  Peers* peers_ = nullptr;
 };
 
 }  // namespace otad

@@ -85,6 +85,28 @@ bool password_verify(std::string_view stored, std::string_view password) {
   return ct_equal(got, want, 32);
 }
 
+bool password_verify_dummy(std::string_view password) {
+  static const uint8_t salt[16] = {0x6f, 0x74, 0x61, 0x64};
+  uint8_t got[32];
+  pbkdf2(password, salt, sizeof salt, kPasswordIterations, got);
+  return false;
+}
+
+bool VerifiedCache::hit(const uint8_t tag[32], int64_t now) const {
+  bool found = false;
+  for (const Slot& s : slots_) found |= s.until_ms > now && ct_equal(s.tag, tag, 32);
+  return found;
+}
+
+void VerifiedCache::put(const uint8_t tag[32], int64_t now) {
+  Slot* oldest = &slots_[0];
+  for (Slot& s : slots_) {
+    if (s.until_ms < oldest->until_ms) oldest = &s;
+  }
+  memcpy(oldest->tag, tag, 32);
+  oldest->until_ms = now + kTtlMs;
+}
+
 bool basic_credentials(std::string_view header, std::string* user, std::string* password) {
   while (!header.empty() && header.front() == ' ') header.remove_prefix(1);
   if (header.size() < 6 || !(header.substr(0, 6) == "Basic " || header.substr(0, 6) == "basic ")) return false;

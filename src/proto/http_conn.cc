@@ -104,7 +104,8 @@ void finish(Conn& c, const Context& ctx, Outcome o, const char* tail, bool image
     h.rx_len = static_cast<uint16_t>(rest);
     h.head_len = 0;
     h.st = Http::St::Read;
-    c.deadline_ms = now_ms() + (rest ? ctx.cfg->http_read_timeout : ctx.cfg->http_idle_timeout) * 1000;
+    conn_awaits(c, true, now_ms());
+    c.deadline_ms = c.progress_ms + (rest ? ctx.cfg->http_read_timeout : ctx.cfg->http_idle_timeout) * 1000;
     return;
   }
   h.st = Http::St::Linger;
@@ -252,6 +253,7 @@ void start(Conn& c, const Context& ctx) {
   Http& h = proto_state_make<Http>(c);
   h.st = Http::St::Read;
   h.req_ms = now_ms();
+  conn_awaits(c, true, h.req_ms);
   c.deadline_ms = h.req_ms + ctx.cfg->http_read_timeout * 1000;
   CONN_LOG(LogLevel::Debug, c, "connected (%u active)", ctx.stats().active);
 }
@@ -267,6 +269,7 @@ Next drive(Conn& c, const Context& ctx, bool timed_out) {
           Request req;
           ParseResult p = http_parse_head(c.buf, h.rx_len, lim, &req);
           if (p.st == Parse::Done) {
+            conn_awaits(c, false, now_ms());
             h.head_len = static_cast<uint16_t>(req.head_len);
             handle(c, ctx, req);
             break;

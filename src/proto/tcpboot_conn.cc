@@ -118,7 +118,8 @@ Next refuse(Conn& c, const Context& ctx, const char* what) {
     t.st = Tcpboot::St::Hold;
     t.held = true;
     g_held++;
-    c.deadline_ms = now_ms() + ctx.cfg->tcpboot_hold_refused * 1000;
+    conn_awaits(c, true, now_ms());  // a courtesy: evictable when room is short
+    c.deadline_ms = c.progress_ms + ctx.cfg->tcpboot_hold_refused * 1000;
     return {Want::Read, ctx.cfg->tcpboot_hold_refused * 1000};
   }
   return end(c, ctx, Outcome::Refused, what, "; closed without a reply");
@@ -128,6 +129,7 @@ Next on_mac(Conn& c, const Context& ctx) {
   Tcpboot& t = tb(c);
   const Mac mac = mac_reader_mac(t.rd);
   memcpy(c.mac, mac.str().c_str(), sizeof c.mac);
+  if (t.st == Tcpboot::St::ReadMac) conn_awaits(c, false, now_ms());
   DeviceReport rep;
   rep.mac = mac;
   rep.ask = Ask::Boot;
@@ -180,8 +182,9 @@ size_t no_buffer(const Context&) { return 0; }
 void start(Conn& c, const Context& ctx) {
   Tcpboot& t = proto_state_make<Tcpboot>(c);
   t.st = Tcpboot::St::ReadMac;
-  c.deadline_ms = now_ms() + ctx.cfg->tcpboot_read_timeout * 1000;
-  CONN_LOG(LogLevel::Info, c, "connected (%u active)", ctx.stats().active);
+  conn_awaits(c, true, now_ms());
+  c.deadline_ms = c.progress_ms + ctx.cfg->tcpboot_read_timeout * 1000;
+  CONN_LOG(LogLevel::Debug, c, "connected (%u active)", ctx.stats().active);
 }
 
 Next drive(Conn& c, const Context& ctx, bool timed_out) {

@@ -114,10 +114,16 @@ int psk_identity_cb(void* p, mbedtls_ssl_context* ssl, const unsigned char* id, 
     set_claim(*t, id, len);
   }
   if (s->auth != Auth::Psk && s->auth != Auth::Any && s->auth != Auth::None) return -1;
-  if (!mac) return MBEDTLS_ERR_SSL_UNKNOWN_IDENTITY;
+  if (!mac) {
+    t->refusal = "not a MAC";
+    t->refusal_psk = true;
+    return MBEDTLS_ERR_SSL_UNKNOWN_IDENTITY;
+  }
   const Grant g = authorize(*s->registry, *mac);
   uint8_t key[64];
   if (!g || g.device->psk.empty() || !from_hex(g.device->psk, key, g.device->psk.size() / 2)) {
+    t->refusal = !g ? g.why : "the device has no PSK in the registry";
+    t->refusal_psk = true;
     return MBEDTLS_ERR_SSL_UNKNOWN_IDENTITY;
   }
   const Device* d = g.device;
@@ -181,11 +187,17 @@ IoResult TlsServer::step(TlsConn& t) {
   if (mac) memcpy(t.claimed, mac->str().c_str(), sizeof t.claimed);
   if (mbedtls_ssl_get_verify_result(&t.ssl) != 0) return {Io::Error, 0, MBEDTLS_ERR_X509_CERT_VERIFY_FAILED};
   const Grant g = mac ? authorize(*registry, *mac) : Grant{Access::Unknown, nullptr, ""};
-  if (!g) return {Io::Error, 0, MBEDTLS_ERR_SSL_UNKNOWN_IDENTITY};
+  if (!g) {
+    t.refusal = mac ? g.why : "the certificate's subject is not a MAC";
+    return {Io::Error, 0, MBEDTLS_ERR_SSL_UNKNOWN_IDENTITY};
+  }
   if (!g.device->cert.empty()) {
     uint8_t fp[32];
     sha256_bytes({peer->raw.p, peer->raw.len}, fp);
-    if (to_hex(fp, 32) != g.device->cert) return {Io::Error, 0, MBEDTLS_ERR_SSL_UNKNOWN_IDENTITY};
+    if (to_hex(fp, 32) != g.device->cert) {
+      t.refusal = "not the certificate pinned for this device (replaced or revoked)";
+      return {Io::Error, 0, MBEDTLS_ERR_SSL_UNKNOWN_IDENTITY};
+    }
   }
   set_proven(t, Proof::Cert, *mac);
   return {Io::Ok, 0, 0};
@@ -193,7 +205,7 @@ IoResult TlsServer::step(TlsConn& t) {
 
 Handshake TlsServer::handshake(Conn& c) {
   TlsConn& t = tc(c);
-  Handshake h{Hs::Done, {}, {}, nullptr};
+  Handshake h{Hs::Done, {}, {}, nullptr, false};
   const IoResult r = t.hs_done ? IoResult{Io::Ok, 0, 0} : step(t);
   memcpy(h.claimed, t.claimed, sizeof h.claimed);
   switch (r.st) {
@@ -212,10 +224,45 @@ Handshake TlsServer::handshake(Conn& c) {
       return h;
     case Io::Error:
       h.st = r.err == kErrPlaintext ? Hs::Plaintext : Hs::Failed;
-      h.why = error_text(r.err);
+      h.why = refusal_text(t, r.err, &h.auth_failed);
+      if (!h.why) h.why = error_text(r.err);
       return h;
   }
   return h;
+}
+
+// The real reason a credential was refused, in the operator's words (not
+// mbedTLS's "Unknown identity received" or "message MAC failed"); nullptr
+// when the handshake failed for something other than a credential.
+const char* TlsServer::refusal_text(TlsConn& t, int err, bool* auth_failed) {
+  static char buf[200];
+  const char* who = t.claimed[0] ? t.claimed : "?";
+  *auth_failed = true;
+  if (t.refusal) {
+    snprintf(buf, sizeof buf, "%s %s: %s", t.refusal_psk ? "PSK identity" : "certificate", who, t.refusal);
+    return buf;
+  }
+#if defined(MBEDTLS_ERR_SSL_HANDSHAKE_FAILURE)
+  const bool key_wrong = err == MBEDTLS_ERR_SSL_INVALID_MAC || err == MBEDTLS_ERR_SSL_HANDSHAKE_FAILURE;  // 1.3: the binder
+#else
+  const bool key_wrong = err == MBEDTLS_ERR_SSL_INVALID_MAC;
+#endif
+  if (t.psk_used && key_wrong) {
+    snprintf(buf, sizeof buf, "wrong key for PSK identity %s", who);
+    return buf;
+  }
+  if (err == MBEDTLS_ERR_X509_CERT_VERIFY_FAILED) {
+    const uint32_t f = mbedtls_ssl_get_verify_result(&t.ssl);
+    const char* w = f & MBEDTLS_X509_BADCERT_NOT_TRUSTED ? "not issued by the gateway's CA"
+                  : f & MBEDTLS_X509_BADCERT_REVOKED    ? "revoked"
+                  : f & MBEDTLS_X509_BADCERT_EXPIRED    ? "expired"
+                  : f & MBEDTLS_X509_BADCERT_FUTURE     ? "not valid yet"
+                                                        : "not valid for a client";
+    snprintf(buf, sizeof buf, "certificate %s: %s (verify flags 0x%x)", who, w, static_cast<unsigned>(f));
+    return buf;
+  }
+  *auth_failed = false;
+  return nullptr;
 }
 
 IoResult TlsServer::read(Conn& c, uint8_t* buf, size_t n) {
@@ -315,7 +362,8 @@ Transport* TlsServer::attach(Conn& c) {
   s.handshaking++;  // from accept until established or detached
   t.server = &s;
   t.fd = c.fd;
-  t.hs_done = t.psk_used = t.sniffed = false;
+  t.hs_done = t.psk_used = t.sniffed = t.refusal_psk = false;
+  t.refusal = nullptr;
   t.claimed[0] = '\0';
   t.proven = Identity{};
   t.pending = 0;

@@ -38,6 +38,8 @@ struct TlsConn {
   bool hs_done = false;
   bool psk_used = false;
   bool sniffed = false;      // the device's first byte was looked at
+  const char* refusal = nullptr;  // the credential check's word when it refused the device
+  bool refusal_psk = false;       // ... and whether it was a PSK identity (else a certificate)
   char claimed[13] = {};     // the identity the device offered, for the log
   Identity proven;           // what the handshake proved
   size_t pending = 0;        // length of a write that returned WANT_WRITE
@@ -82,6 +84,7 @@ class TlsServer final : public Transport, public TransportPool {
   IoResult send_file(Conn& c, int file_fd, uint64_t off, size_t n) override;
   void shutdown_write(Conn& c) override;
   const char* error_text(int err) override;
+  static const char* refusal_text(TlsConn& t, int err, bool* auth_failed);
   bool closes_with_record() const override { return true; }
   const char* name() const override { return "TLS"; }
   // TransportPool

@@ -84,6 +84,7 @@ def sha1(b):
 
 BASE_CONFIG = """[server]
 max_connections = {max_connections}
+max_per_address = {max_per_address}
 shutdown_grace = {shutdown_grace}
 log_level = {log_level}
 pid_file = {dir}/otad.pid
@@ -108,7 +109,9 @@ class Gateway:
     def __init__(self, **overrides):
         self.dir = tempfile.mkdtemp(prefix="otad-it-")
         self.port = free_port()
-        self.settings = dict(max_connections=1024, shutdown_grace=30, log_level="info",
+        # Every simulated device connects from 127.0.0.1, where a LAN gives
+        # each its own address: the per-address cap is the attack tests' to set.
+        self.settings = dict(max_connections=1024, max_per_address=1024, shutdown_grace=30, log_level="info",
                              default_platform="demo", unknown_devices="serve", read_timeout=2,
                              send_timeout=10, hold_refused=0, port=self.port, dir=self.dir)
         self.settings.update(overrides)
