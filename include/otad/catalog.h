@@ -47,11 +47,18 @@ struct Image {
   dev_t dev = 0;
   ino_t ino = 0;
   int64_t mtime_ns = 0;
+  int64_t ctime_ns = 0;  // with dev, ino, size and mtime: the file as it was verified
+  bool catalog_file = false;  // a verified catalog file (else an in-memory body)
   Image() = default;
   Image(const Image&) = delete;
   Image& operator=(const Image&) = delete;
   ~Image();
 };
+
+// What changed in the open file since it was verified (fstat: size, inode,
+// mtime, ctime: anything that wrote to it, truncated it or changed its mode),
+// or nullptr while it is the same file.
+const char* image_file_change(const Image& img);
 
 class Catalog {
  public:

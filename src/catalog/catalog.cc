@@ -32,6 +32,18 @@ namespace {
 int64_t mtime_ns(const struct stat& st) {
   return static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
 }
+// Any write, truncate, chmod or touch moves ctime, and nothing can set it
+// back: with the inode, size and mtime it tells a file still the one verified.
+int64_t ctime_ns(const struct stat& st) {
+  return static_cast<int64_t>(st.st_ctim.tv_sec) * 1000000000 + st.st_ctim.tv_nsec;
+}
+void note_identity(Image* img, const struct stat& st) {
+  img->dev = st.st_dev;
+  img->ino = st.st_ino;
+  img->mtime_ns = mtime_ns(st);
+  img->ctime_ns = ctime_ns(st);
+  img->catalog_file = true;
+}
 
 // Opens and verifies one image file against its manifest entry.
 Result<std::shared_ptr<Image>> open_image(const std::string& dir, const ManifestEntry& e,
@@ -54,9 +66,7 @@ Result<std::shared_ptr<Image>> open_image(const std::string& dir, const Manifest
   if (trusted) {
     // Hashed as it was written, a moment ago, by this process.
     if (!from_hex(e.sha1, img->sha1, 20)) return Err(path + ": the manifest's SHA-1 is not hex");
-    img->dev = st.st_dev;
-    img->ino = st.st_ino;
-    img->mtime_ns = mtime_ns(st);
+    note_identity(img.get(), st);
     return img;
   }
   uint64_t n = 0;
@@ -67,13 +77,24 @@ Result<std::shared_ptr<Image>> open_image(const std::string& dir, const Manifest
     return Err(path + ": SHA-1/MD5 differ from the manifest: corrupt");
   }
   memcpy(img->sha1, d->sha1, 20);
-  img->dev = st.st_dev;
-  img->ino = st.st_ino;
-  img->mtime_ns = mtime_ns(st);
+  note_identity(img.get(), st);
   return img;
 }
 
 }  // namespace
+
+const char* image_file_change(const Image& img) {
+  if (!img.catalog_file) return nullptr;  // an in-memory body (the admin API's JSON)
+  struct stat st;
+  if (fstat(img.fd, &st) != 0) return "cannot be checked (fstat failed)";
+  if (static_cast<uint64_t>(st.st_size) < img.m.size) return "image file shrank on disk";
+  if (static_cast<uint64_t>(st.st_size) != img.m.size) return "image file grew on disk";
+  if (st.st_dev != img.dev || st.st_ino != img.ino) return "image file was replaced on disk";
+  if (mtime_ns(st) != img.mtime_ns || ctime_ns(st) != img.ctime_ns) {
+    return "image file was changed on disk since it was verified (written to, touched or its mode changed)";
+  }
+  return nullptr;
+}
 
 Result<std::shared_ptr<const Catalog>> Catalog::load(const std::string& dir, uint64_t max_size,
                                                      const Catalog* previous,
@@ -97,7 +118,7 @@ Result<std::shared_ptr<const Catalog>> Catalog::load(const std::string& dir, uin
       struct stat st;
       const std::string path = image_path(dir, e.sha256);
       if (stat(path.c_str(), &st) == 0 && st.st_dev == reuse->dev && st.st_ino == reuse->ino &&
-          mtime_ns(st) == reuse->mtime_ns && e == reuse->m && e.size <= max_size) {
+          mtime_ns(st) == reuse->mtime_ns && ctime_ns(st) == reuse->ctime_ns && e == reuse->m && e.size <= max_size) {
         cat->images_.push_back(reuse);
         continue;
       }

@@ -1,6 +1,7 @@
 #include "otad/catalog_store.h"
 
 #include <dirent.h>
+#include <sys/stat.h>
 #include <fcntl.h>
 #include <sys/file.h>
 #include <unistd.h>
@@ -157,6 +158,9 @@ AddOutcome catalog_add(const std::string& dir, std::span<const uint8_t> bytes, c
   const std::string path = image_path(dir, e.sha256);
   Status s = staged ? rename_durable(*staged, path)
                     : write_file_atomic(path, {reinterpret_cast<const char*>(bytes.data()), bytes.size()});
+  // Read-only from now on: an editor or a stray cp cannot rewrite it in
+  // place without first changing its mode (otad also checks each transfer).
+  if (s && chmod(path.c_str(), 0444) != 0) s = Err(path + ": chmod: " + strerror(errno));
   if (s && det.new_platform) {
     Platform p;
     p.name = det.platform;

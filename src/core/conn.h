@@ -54,6 +54,11 @@ struct Body {
   bool counted = false;                // counted as a download in flight
   uint32_t ticket = 0;                 // its admission, if admission control gave one
   bool more_to_come = false;           // a Range that leaves more of the image: the admission is held
+  // Delivery (body.cc): the min_send_rate window and the acknowledgement
+  // wait before the last byte and after it.
+  int64_t rate_since_ms = 0;           // the window's start; 0 = not started
+  uint64_t rate_base = 0;              // bytes acknowledged at its start
+  int64_t unacked = 0;                 // what the kernel still held for the device when last asked
 };
 
 // Storage for libevent's struct event, embedded so that a slot needs no
@@ -92,6 +97,7 @@ struct Conn {
   // moved (began awaiting, sent a head, took body bytes).
   bool awaiting = false;
   bool hs_counted = false;  // counted in its address's handshakes in progress
+  bool hs_hello = false;    // its handshake has the device's first flight (then a silence may be the device's own ECDHE)
   int64_t progress_ms = 0;
   uint8_t* buf = nullptr;         // the slot's fixed buffer, if the protocol has one
   Body body;
@@ -146,15 +152,26 @@ inline void conn_awaits(Conn& c, bool awaiting, int64_t now) {
 // Unix seconds: device state and events are read by people and survive restarts.
 int64_t wall_s();
 
-// Sends the next part of c.body (src/core/body.cc).
+// Sends the next part of c.body (src/core/body.cc). Done only once the
+// device has acknowledged the last byte; the last byte goes out only after
+// the device has acknowledged the rest and the file is still the one
+// verified, so a body cut for a changed file is always short.
 struct BodyStep {
   enum Kind { Done, Yield, WaitWrite, WaitRead, Pace, Failed } kind;
   const char* why;     // when Failed
   bool image_fault;    // when Failed: the file is not what the catalog verified
-  int64_t wait_ms;     // when Pace: the bandwidth cap's bucket refills in this long
+  // when Pace: the bandwidth cap's bucket refills, or acknowledgements are
+  // due, in this long; when WaitWrite/WaitRead: wake up within this long
+  // (min_send_rate's check) even if the socket stays blocked (0: no need)
+  int64_t wait_ms;
 };
-class Pacer;
-BodyStep stream_body(Conn& c, Pacer& pacer);
+struct Context;
+BodyStep stream_body(Conn& c, const Context& ctx);
+// How long a blocked body waits for its socket: the protocol's send timeout,
+// or less when the rate floor must be checked sooner.
+inline int64_t body_wait(const BodyStep& b, int64_t send_timeout_ms) {
+  return b.wait_ms > 0 && b.wait_ms < send_timeout_ms ? b.wait_ms : send_timeout_ms;
+}
 
 }  // namespace otad
 

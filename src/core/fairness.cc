@@ -6,10 +6,11 @@
 // - at accept, an address over [server] max_per_address connections (or
 //   [https] max_handshakes_per_address handshakes), or in its authentication
 //   back-off, is closed at once (RST);
-// - a full slab evicts the oldest connection that awaits the peer (no
-//   complete request head, no MAC) for kAwaitGraceMs or whose body has not
-//   moved for kStalledMs; a full handshake pool evicts the handshake whose
-//   peer has been silent longest, if for kHandshakeGraceMs; with nothing to
+// - a full slab evicts the connection silent longest among those that
+//   await the peer (no ClientHello, no complete request head, no MAC) for
+//   kAwaitGraceMs, handshakes past the ClientHello silent for
+//   kHandshakeGraceMs, and bodies that have not moved for kStalledMs; a full
+//   handshake pool does the same among its handshakes; with nothing to
 //   evict the listeners pause until the first candidate becomes evictable;
 // - under pressure (3/4 of the slab in use, or the connection's handshake
 //   pool full) a connection awaiting the peer gets at most kPressureWaitMs
@@ -121,8 +122,8 @@ bool Server::evict(TransportPool* pool) {
     Conn& c = slab_[i];
     if (c.state == ConnState::Free) continue;
     int64_t grace;
-    if (pool) {
-      if (c.state != ConnState::Handshake || c.pool != pool) continue;
+    if (pool && (c.state != ConnState::Handshake || c.pool != pool)) continue;
+    if (c.state == ConnState::Handshake && c.hs_hello) {
       grace = kHandshakeGraceMs;
     } else if (c.awaiting) {
       grace = kAwaitGraceMs;

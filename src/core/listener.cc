@@ -160,6 +160,7 @@ void Server::on_accept(Listener& l) {
     c->peer_addr = pa;
     conn_awaits(*c, true, c->started_ms);
     c->hs_counted = l.spec.pool != nullptr;  // admit_peer counted it
+    c->hs_hello = false;
     stats_.accepted++;
     if (++stats_.active > stats_.peak_active) stats_.peak_active = stats_.active;
     if (l.spec.pool) {

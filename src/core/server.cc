@@ -269,6 +269,7 @@ Next Server::handshake(Conn& c, bool timed_out) {
   // Driven by the socket, not a timer: the peer sent or took something.
   c.progress_ms = now_ms();
   const Handshake h = c.io->handshake(c);
+  c.hs_hello = h.hello_in;
   if (h.claimed[0]) memcpy(c.mac, h.claimed, sizeof c.mac);
   switch (h.st) {
     case Hs::WantRead:
@@ -401,10 +402,13 @@ void Server::begin_shutdown() {
 
 void Server::log_stats(const char* when) {
   LOG_INFO("stats (%s): accepted=%llu served=%llu aborted=%llu refused=%llu bad=%llu busy=%llu "
+           "over_cap=%llu evicted=%llu auth_failures=%llu "
            "bytes_sent=%llu active=%u peak_active=%u downloads=%u peak_downloads=%u images=%zu devices=%zu",
            when, (unsigned long long)stats_.accepted, (unsigned long long)stats_.served,
            (unsigned long long)stats_.aborted, (unsigned long long)stats_.refused,
            (unsigned long long)stats_.bad_requests, (unsigned long long)stats_.busy,
+           (unsigned long long)stats_.over_cap, (unsigned long long)stats_.evicted,
+           (unsigned long long)stats_.auth_failures,
            (unsigned long long)stats_.bytes_sent, stats_.active, stats_.peak_active, transfers_.downloads(),
            stats_.peak_downloads,
            catalog_->images().size(), registry_.size());

@@ -36,13 +36,14 @@ struct Handshake {
   char claimed[13];       // who the device said it was, for the log (may be "")
   const char* why;        // when Failed: the one reason, for the one log line
   bool auth_failed;       // when Failed: a credential was refused (counted against the address)
+  bool hello_in;          // the device's first flight is whole (a stall before it is no device's)
 };
 
 // A read that returns Ok has n > 0: the peer closing is always Eof, so no
 // driver can spin on an empty read.
 struct Transport {
   // Runs (part of) the handshake; plain TCP has none and is Done at once.
-  virtual Handshake handshake(Conn&) { return {Hs::Done, {}, {}, nullptr, false}; }
+  virtual Handshake handshake(Conn&) { return {Hs::Done, {}, {}, nullptr, false, true}; }
   virtual IoResult read(Conn& c, uint8_t* buf, size_t n) = 0;
   // more: further bytes follow at once (lets TCP coalesce header and body).
   // After WantWrite, call again with the same bytes (TLS requires it).

@@ -329,17 +329,20 @@ Next drive(Conn& c, const Context& ctx, bool timed_out) {
         break;
       }
       case Http::St::Body: {
-        if (timed_out) return abort_request(c, ctx, " (aborted: no progress within send_timeout)");
-        BodyStep b = stream_body(c, ctx.transfers->pacer());
+        // A wake-up for the rate check is a timeout too; only real silence aborts.
+        if (timed_out && now_ms() - c.progress_ms >= send_ms) {
+          return abort_request(c, ctx, " (aborted: no progress within send_timeout)");
+        }
+        BodyStep b = stream_body(c, ctx);
         if (b.kind == BodyStep::Failed) {
-          char why[96];
+          char why[224];
           snprintf(why, sizeof why, " (aborted after %llu bytes: %s)", static_cast<unsigned long long>(c.body.off),
                    b.why);
           return abort_request(c, ctx, why, b.image_fault);
         }
-        if (b.kind == BodyStep::WaitRead) return {Want::Read, send_ms};
+        if (b.kind == BodyStep::WaitRead) return {Want::Read, body_wait(b, send_ms)};
         if (b.kind == BodyStep::Pace) return {Want::Timer, b.wait_ms};
-        if (b.kind != BodyStep::Done) return {Want::Write, send_ms};
+        if (b.kind != BodyStep::Done) return {Want::Write, body_wait(b, send_ms)};
         finish(c, ctx, h.outcome, "");
         break;
       }

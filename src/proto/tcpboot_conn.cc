@@ -248,12 +248,15 @@ Next drive(Conn& c, const Context& ctx, bool timed_out) {
         break;
       }
       case Tcpboot::St::SendBody: {
-        if (timed_out) return abort_transfer(c, ctx, "no progress within send_timeout");
-        BodyStep b = stream_body(c, ctx.transfers->pacer());
+        // A wake-up for the rate check is a timeout too; only real silence aborts.
+        if (timed_out && now_ms() - c.progress_ms >= send_timeout_ms) {
+          return abort_transfer(c, ctx, "no progress within send_timeout");
+        }
+        BodyStep b = stream_body(c, ctx);
         if (b.kind == BodyStep::Failed) return abort_transfer(c, ctx, b.why, b.image_fault);
-        if (b.kind == BodyStep::WaitRead) return {Want::Read, send_timeout_ms};
+        if (b.kind == BodyStep::WaitRead) return {Want::Read, body_wait(b, send_timeout_ms)};
         if (b.kind == BodyStep::Pace) return {Want::Timer, b.wait_ms};
-        if (b.kind != BodyStep::Done) return {Want::Write, send_timeout_ms};  // blocked, or yielding
+        if (b.kind != BodyStep::Done) return {Want::Write, body_wait(b, send_timeout_ms)};  // blocked, or yielding
         c.io->shutdown_write(c);
         if (ctx.draining) return complete(c, ctx, "; sent; closing at once (shutting down)");
         t.st = Tcpboot::St::Linger;

@@ -205,9 +205,15 @@ IoResult TlsServer::step(TlsConn& t) {
 
 Handshake TlsServer::handshake(Conn& c) {
   TlsConn& t = tc(c);
-  Handshake h{Hs::Done, {}, {}, nullptr, false};
+  Handshake h{Hs::Done, {}, {}, nullptr, false, true};
   const IoResult r = t.hs_done ? IoResult{Io::Ok, 0, 0} : step(t);
   memcpy(h.claimed, t.claimed, sizeof h.claimed);
+  // Past CLIENT_HELLO: mbedTLS has parsed the device's ClientHello.
+#if MBEDTLS_VERSION_NUMBER >= 0x03000000
+  h.hello_in = t.ssl.MBEDTLS_PRIVATE(state) > MBEDTLS_SSL_CLIENT_HELLO;
+#else
+  h.hello_in = t.ssl.state > MBEDTLS_SSL_CLIENT_HELLO;
+#endif
   switch (r.st) {
     case Io::Ok:
       if (!t.hs_done) {

@@ -401,14 +401,21 @@ class Fleet(GatewayTest):
         g.wait_log(r"event log: .*events\.jsonl: No space left on device")
         self.assertEqual(len(re.findall(r"event log: ", g.log())), 1)  # said once
         g.wait_log(r"state: .*No space left on device; the previous snapshot stays", timeout=5)
-        # Whole lines only, and the last snapshot written whole.
+        # Whole lines only, and the last snapshot written whole (the first, or
+        # one written later while there was still room), and kept.
         for line in open(os.path.join(small, "events.jsonl")):
             json.loads(line)
-        self.assertEqual(open(os.path.join(small, "state.json")).read(), first)
+        kept = open(os.path.join(small, "state.json")).read()
+        json.loads(kept)
+        self.assertGreaterEqual(len(kept), len(first))
+        n = len(re.findall(r"state: .*No space left on device", g.log()))
+        d.update(mac_of(400), "1.0.0")  # something new to write, and no room for it
+        g.wait_log(r"state: .*No space left on device", timeout=5, count=n + 1)
+        self.assertEqual(open(os.path.join(small, "state.json")).read(), kept)
         self.assertEqual([n for n in os.listdir(small) if n.startswith(".") or n.endswith(".tmp")], [])
         st, r = api(g, "GET", "/api/rollouts/demo")
         self.assertEqual((r["version"], r["percent"], r["state"]), ("2.0.0", 100, "full"))
-        self.assertEqual(api(g, "GET", "/api/events?since=0")[1]["last"], 300)  # one per transfer, in RAM all the same
+        self.assertEqual(api(g, "GET", "/api/events?since=0")[1]["last"], 301)  # one per transfer, in RAM all the same
 
     def test_unregistered_esp8266_gets_409_from_an_esp32_default(self):
         g = fleet_gateway(self)
