@@ -7,7 +7,8 @@
 # unpacked into .deps/ by contrib/mbedtls36.sh; OTAD_TEST_MBEDTLS36=0 leaves
 # it out), and cross-built for the architectures in OTAD_TEST_CROSS (default
 # "armhf s390x", as CI runs it; empty leaves them out), each run under qemu
-# by contrib/cross.sh.
+# by contrib/cross.sh. Last, every fuzz target under libFuzzer for
+# OTAD_TEST_FUZZ seconds each (default 30; 0 leaves it out), by tests/fuzz/run.sh.
 # Extra arguments go to both ctest runs (e.g. -R https).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -33,3 +34,7 @@ for arch in ${OTAD_TEST_CROSS-armhf s390x}; do
   echo "== cross-built for $arch, run under qemu-$arch-static (build-$arch)"
   contrib/cross.sh "$arch" "$@"
 done
+if [ "${OTAD_TEST_FUZZ:-30}" != 0 ]; then
+  echo "== every fuzz target under libFuzzer, ${OTAD_TEST_FUZZ:-30} s each (build-fuzz)"
+  tests/fuzz/run.sh "${OTAD_TEST_FUZZ:-30}"
+fi

@@ -11,7 +11,8 @@ using nlohmann::ordered_json;
 Status rollout_from_json(const json& j, Rollout* r) {
   if (!j.is_object()) return Err("the body is not a JSON object");
   for (auto& [k, v] : j.items()) {
-    auto bad = [&](const char* want) { return Err("field '" + k + "': " + want); };
+    const std::string& key = k;  // clang 14 cannot capture a structured binding
+    auto bad = [&](const char* want) { return Err("field '" + key + "': " + want); };
     if (k == "version") {
       if (!v.is_string() || !catalog_name_ok(v.get<std::string>())) return bad("a catalog version (string)");
       r->version = v.get<std::string>();
