@@ -3,6 +3,7 @@
 // formatted when a level is off.
 // Connection code prefixes every line with "conn#ID PEER mac=..." itself.
 #pragma once
+#include <cstddef>
 #include <string_view>
 
 namespace otad {
@@ -14,6 +15,11 @@ void log_to_syslog(bool on);
 LogLevel log_level();
 bool log_level_from_name(std::string_view name, LogLevel* out);
 void log_write(LogLevel level, const char* fmt, ...) __attribute__((format(printf, 2, 3)));
+// in[0..n) as it goes into a line: control bytes, DEL and bytes that are not
+// valid UTF-8 become \xHH (so a newline cannot forge a line, nor an escape
+// sequence drive a terminal); stops at NUL or when out (cap bytes, always
+// terminated) is full. Returns the bytes written.
+size_t log_escape(const char* in, size_t n, char* out, size_t cap);
 
 }  // namespace otad
 

@@ -421,5 +421,24 @@ class Attacks(GatewayTest):
                 self.assertEqual(b, g.image)  # the intact release below
 
 
+class Logs(GatewayTest):
+    def test_bytes_from_files_and_the_network_are_escaped(self):
+        g = hardened(self)
+        g.start()
+        with open(os.path.join(g.dir, "devices.ini"), "wb") as f:
+            f.write(b"[30aea4041d8c]\nname = ok\n[\x1b[2Jevil\xff\x07]\n")
+        g.send(signal.SIGHUP)
+        g.wait_log(r"devices\.ini:3:")
+        s = socket.create_connection(("127.0.0.1", g.http_port))
+        s.sendall(b"GET /firmware/demo.bin\x1b[31m HTTP/1.1\r\nHost: gw\r\n\r\n")
+        s.recv(1000)
+        s.close()
+        time.sleep(0.3)
+        raw = open(g.log_path, "rb").read()
+        for b in (b"\x1b", b"\x07", b"\xff"):
+            self.assertNotIn(b, raw)
+        self.assertIn(b"\\x1b[2Jevil\\xff\\x07", raw)
+
+
 if __name__ == "__main__":
     unittest.main()
