@@ -1,4 +1,5 @@
 // otactl device add | revoke | remove (list and show: cmd_fleet.cc)
+#include <cstring>
 #include <cstdio>
 
 #include "cli/cli.h"
@@ -270,8 +271,9 @@ int add(const Args& a) {
 // saved, and otad told. `change` returns false when the device is unknown.
 int change_device(const Args& a, const char* verb, const char* done,
                   bool (*change)(Registry& reg, const Mac& mac)) {
-  if (a.pos.size() != 1 || !only_flags(a, {})) {
-    fprintf(stderr, "usage: otactl device %s MAC\n", verb);
+  const bool removing = strcmp(verb, "remove") == 0;
+  if (a.pos.size() != 1 || !(removing ? only_flags(a, {"--force"}) : only_flags(a, {}))) {
+    fprintf(stderr, "usage: otactl device %s MAC%s\n", verb, removing ? " [--force]" : "");
     return kExitUsage;
   }
   auto mac = parse_mac(a.pos[0]);
@@ -283,6 +285,14 @@ int change_device(const Args& a, const char* verb, const char* done,
   Registry reg;
   if (!load_config(a, &cfg) || !load_registry(cfg, &reg)) return kExitFail;
   const std::optional<Device> before = reg.find(*mac) ? std::optional<Device>(*reg.find(*mac)) : std::nullopt;
+  // A revoked device is a tombstone: removed, it would come back as an
+  // unknown device, which unknown_devices = serve serves.
+  if (removing && before && !before->enabled && !a.has("--force")) {
+    fprintf(stderr, "otactl: %s is revoked: removing it would let it back as an unknown device (served where "
+                    "[catalog] unknown_devices = serve); it stays revoked. --force removes it all the same\n",
+            mac->str().c_str());
+    return kExitFail;
+  }
   if (!change(reg, *mac)) {
     fprintf(stderr, "otactl: %s is not registered\n", mac->str().c_str());
     return kExitFail;

@@ -1,5 +1,6 @@
 // otactl: the command-line companion of otad (images, devices, reload).
 #include <signal.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <cstdlib>
@@ -52,7 +53,8 @@ void usage(FILE* f) {
           "             [--halt-after N|P%%] [--allow-downgrade] [--paused]\n"
           "  rollout pause|resume|clear PLATFORM | rollout show [PLATFORM] [--json]\n"
           "  device revoke MAC                  disable a device and drop its credentials (Wi-Fi too)\n"
-          "  device remove MAC                  remove a device\n"
+          "  device remove MAC [--force]        remove a device (a revoked one only with --force: revoked\n"
+          "                                     stays a tombstone, never an unknown device)\n"
           "  ca init [--host NAME,...]          create the gateway CA and server certificate\n"
           "  admin token add NAME               make an admin API token (printed once)\n"
           "  admin token list | revoke NAME     list or revoke admin API tokens\n"
@@ -112,13 +114,43 @@ bool notify_daemon(const Config& cfg, FILE* out) {
     return true;
   }
   const std::optional<pid_t> pid = daemon_pid(cfg);
+  // otad writes each reload's outcome beside its pid file: "<pid> <n> ok" or
+  // "<pid> <n> refused: <why>". The count before the signal tells ours apart.
+  const std::string status = cfg.pid_file + ".reload";
+  auto outcome = [&](uint64_t* n) -> std::string {
+    auto text = read_file(status, 4096);
+    unsigned long long p = 0, k = 0;
+    int used = 0;
+    if (!text || sscanf(text->c_str(), "%llu %llu %n", &p, &k, &used) < 2 || static_cast<pid_t>(p) != *pid) return "";
+    *n = k;
+    std::string rest = text->substr(static_cast<size_t>(used));
+    while (!rest.empty() && rest.back() == '\n') rest.pop_back();
+    return rest;
+  };
+  uint64_t before = 0;
+  if (pid) outcome(&before);
   if (!pid || kill(*pid, SIGHUP) != 0) {
     fprintf(stderr, "otactl: otad (pid file %s) did not take SIGHUP (%s); it still runs on what it read before: "
                     "reload it by hand\n", cfg.pid_file.c_str(), pid ? strerror(errno) : "no pid in the file");
     return false;
   }
-  fprintf(out, "otad (pid %lld) sent SIGHUP: it reloads now (its log says how that went)\n", static_cast<long long>(*pid));
-  return true;
+  for (int i = 0; i < 100; ++i) {  // 5 s: a reload re-hashes only new images
+    uint64_t n = before;
+    const std::string said = outcome(&n);
+    if (n > before) {
+      if (said == "ok") {
+        fprintf(out, "otad (pid %lld) reloaded\n", static_cast<long long>(*pid));
+        return true;
+      }
+      fprintf(stderr, "otactl: otad (pid %lld) %s; it still runs on what it read before\n",
+              static_cast<long long>(*pid), said.c_str());
+      return false;
+    }
+    usleep(50000);
+  }
+  fprintf(stderr, "otactl: otad (pid %lld) took SIGHUP but has not said within 5 s how the reload went (%s); "
+                  "its log says\n", static_cast<long long>(*pid), status.c_str());
+  return false;
 }
 
 }  // namespace otad::cli

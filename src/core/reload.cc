@@ -3,6 +3,8 @@
 // after a transfer found an image file changed under it.
 #include <sys/stat.h>
 
+#include <unistd.h>
+
 #include "core/server.h"
 #include "otad/fsutil.h"
 #include "otad/log.h"
@@ -56,17 +58,18 @@ std::string reload_hazard(const std::string& config_path, const Config& nc, cons
 
 }  // namespace
 
-void Server::reload() {
+// The reload itself: "" when it took, else why not (logged here).
+std::string Server::try_reload() {
   std::vector<std::string> errors, warnings;
   auto nc = config_load(config_path_, &errors);
   if (!nc) {
     for (const auto& e : errors) LOG_ERROR("reload: %s", e.c_str());
     LOG_ERROR("reload failed; still running on the previous configuration");
-    return;
+    return errors.empty() ? "the configuration does not load" : errors[0];
   }
   if (std::string h = reload_hazard(config_path_, *nc, {cfg_, catalog_->images().size(), registry_.size()}, nullptr); !h.empty()) {
     LOG_ERROR("reload refused: %s; still running on the previous configuration, catalog and devices", h.c_str());
-    return;
+    return h;
   }
   // Keys that shape the slab and the sockets keep their start-up values.
   for (const KeySpec& k : config_table()) {
@@ -85,11 +88,11 @@ void Server::reload() {
   if (!cat || !reg) {
     for (const auto& e : errors) LOG_ERROR("reload: %s", e.c_str());
     LOG_ERROR("reload failed; still serving the previous catalog and devices");
-    return;
+    return errors.empty() ? "the catalog or devices do not load" : errors[0];
   }
   if (std::string h = reload_hazard(config_path_, *nc, {cfg_, catalog_->images().size(), registry_.size()}, &*reg); !h.empty()) {
     LOG_ERROR("reload refused: %s; still running on the previous configuration, catalog and devices", h.c_str());
-    return;
+    return h;
   }
   cfg_ = std::move(*nc);
   catalog_ = std::move(*cat);
@@ -104,6 +107,21 @@ void Server::reload() {
   for (auto& hook : reload_hooks_) hook(cfg_);
   LOG_INFO("reloaded: %zu image(s), %zu device(s); %u transfer(s) in flight continue",
            catalog_->images().size(), registry_.size(), stats_.active);
+  return "";
+}
+
+// Each SIGHUP's outcome goes beside the pid file ("<pid> <n> ok", or
+// "<pid> <n> refused: <why>"), so that otactl reports what otad did, not
+// only that the signal was delivered.
+void Server::reload() {
+  const std::string why = try_reload();
+  ++reloads_;
+  if (cfg_.pid_file.empty()) return;
+  const std::string line = std::to_string(getpid()) + " " + std::to_string(reloads_) +
+                           (why.empty() ? " ok" : " refused: " + why) + "\n";
+  if (Status st = write_file_atomic(cfg_.pid_file + ".reload", line); !st) {
+    LOG_WARN("reload: cannot write its outcome for otactl: %s", st.error().c_str());
+  }
 }
 
 // Revocation reaches transfers in flight too: a device disabled by this

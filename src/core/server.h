@@ -108,6 +108,7 @@ class Server final : public ServerOps {
   Next handshake(Conn& c, bool timed_out);
   Next start_protocol(Conn& c);
   void reload();
+  std::string try_reload();
   void reverify_catalog();
   void cut_revoked();
   void cut(Conn& c, const char* by);
@@ -144,6 +145,7 @@ class Server final : public ServerOps {
   bool paused_full_ = false;      // listeners off: slab full
   bool paused_backoff_ = false;   // listeners off: out of file descriptors
   bool draining_ = false;
+  uint64_t reloads_ = 0;  // SIGHUPs handled, for the outcome otactl waits for
   std::vector<event*> owned_events_;  // signals and timers, set up once
   std::vector<std::function<void(const Config&)>> reload_hooks_;
   int64_t started_ms_ = 0;

@@ -95,6 +95,14 @@ class Otactl(GatewayTest):
         self.assertIn("is not a MAC", p.stderr)
         p = g.ctl("device", "remove", "30aea4041d8d", check=False)
         self.assertEqual(p.returncode, 1)
+        # A revoked device is a tombstone: remove refuses it unless forced.
+        g.ctl("device", "revoke", "30aea4041d8e")
+        p = g.ctl("device", "remove", "30aea4041d8e", check=False)
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("30aea4041d8e is revoked", p.stderr)
+        self.assertRegex(g.ctl("device", "list").stdout, r"30aea4041d8e\s+no")
+        g.ctl("device", "remove", "30aea4041d8e", "--force")
+        self.assertNotIn("30aea4041d8e", g.ctl("device", "list").stdout)
 
     def test_a_reload_otad_did_not_take_is_a_failure(self):
         g = self.gateway()
@@ -113,8 +121,14 @@ class Otactl(GatewayTest):
         p = g.ctl("reload")
         self.assertIn("otad is not running", p.stdout)  # nothing to tell: not a failure
         g.start()
-        self.assertIn("sent SIGHUP", g.ctl("reload").stdout)
+        self.assertIn("reloaded", g.ctl("reload").stdout)  # otad's own word, not only the signal's delivery
         g.wait_log(r"reloaded: ")
+        # A reload otad refuses is a failure for otactl too, with otad's reason.
+        with open(os.path.join(g.dir, "devices.ini"), "w"):
+            pass  # blanked, where a device was registered
+        p = g.ctl("reload", check=False)
+        self.assertEqual(p.returncode, 1)
+        self.assertRegex(p.stderr, r"otad \(pid \d+\) refused: .*devices")
 
     def test_unknown_options_are_refused(self):
         g = self.gateway()

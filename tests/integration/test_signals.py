@@ -85,7 +85,7 @@ class Signals(GatewayTest):
         got = s.recv(65536)  # the header and the first bytes; then it stops reading
         g.wait_log(r"mac=30aea4041d8c tcpboot: serving")
         p = g.ctl("device", "revoke", "30aea4041d8c")
-        self.assertIn("sent SIGHUP", p.stdout)
+        self.assertIn("reloaded", p.stdout)
         g.wait_log(r"mac=30aea4041d8c tcpboot: cut by revocation after \d+ of 8388608 bytes")
         while True:
             try:
