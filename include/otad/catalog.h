@@ -3,9 +3,11 @@
 // start-up and on SIGHUP. A loaded Catalog is immutable; connections hold a
 // shared_ptr to the Image they are sending, so a reload never cuts them.
 #pragma once
+#include "otad/digest.h"
 #include <sys/types.h>
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -13,6 +15,7 @@
 #include <string_view>
 #include <vector>
 
+#include "otad/digest.h"
 #include "otad/result.h"
 #include "otad/semver.h"
 
@@ -60,6 +63,20 @@ struct Image {
 // or nullptr while it is the same file.
 const char* image_file_change(const Image& img);
 
+// Image files hashed ahead of a catalog load, a slice at a time, so that a
+// reload that brings new images never stalls the reactor (CatalogVerifier).
+struct FileId {
+  dev_t dev = 0;
+  ino_t ino = 0;
+  uint64_t size = 0;
+  int64_t mtime_ns = 0, ctime_ns = 0;
+  bool operator==(const FileId&) const = default;
+};
+struct Prehashed {
+  std::map<std::string, FileId> verified;      // sha256 -> the file as it was hashed, its digests those listed
+  std::map<std::string, std::string> failed;   // sha256 -> why it is left out
+};
+
 class Catalog {
  public:
   // Loads dir/manifest.ini and opens every image, verifying size and digests.
@@ -72,7 +89,8 @@ class Catalog {
                                                      const Catalog* previous,
                                                      std::vector<std::string>* errors,
                                                      std::vector<std::string>* warnings,
-                                                     std::string_view trusted_sha256 = {});
+                                                     std::string_view trusted_sha256 = {},
+                                                     const Prehashed* prehashed = nullptr);
 
   // A catalog of entries without files (fd -1): for tests of what is
   // decided, not of what is sent.
@@ -91,6 +109,11 @@ class Catalog {
   // devices outside a rollout of `than` get.
   std::shared_ptr<const Image> newest_below(std::string_view platform, const Image& than) const;
   const std::vector<std::shared_ptr<const Image>>& images() const { return images_; }
+  // This catalog less the images `drop` names (the files found changed).
+  std::shared_ptr<const Catalog> without(const std::function<bool(const Image&)>& drop) const;
+  // The manifest's entries that load() would hash (new, or changed since
+  // `previous`), for a CatalogVerifier. Empty when the manifest does not read.
+  static std::vector<ManifestEntry> to_hash(const std::string& dir, uint64_t max_size, const Catalog* previous);
 
  private:
   // Looked up per request with string_views (std::less<>): no temporaries.
@@ -106,5 +129,33 @@ constexpr const char* kKindFilesystem = "filesystem";
 inline bool is_filesystem(const ManifestEntry& e) { return e.kind == kKindFilesystem; }
 // True when a should be served in preference to b (same platform).
 bool image_newer(const ManifestEntry& a, const ManifestEntry& b);
+
+// Hashes image files a slice at a time (step), for load(): each file's
+// SHA-256, SHA-1 and MD5 against its manifest entry, and the file's identity
+// before and after, so a file that changed while it was hashed is not taken.
+class CatalogVerifier {
+ public:
+  CatalogVerifier(std::string dir, std::vector<ManifestEntry> entries);
+  ~CatalogVerifier();
+  CatalogVerifier(const CatalogVerifier&) = delete;
+  CatalogVerifier& operator=(const CatalogVerifier&) = delete;
+  // Hashes at most `bytes` more; true once every file is done.
+  bool step(size_t bytes);
+  bool done() const { return next_ >= entries_.size(); }
+  const Prehashed& result() const { return out_; }
+  uint64_t bytes_total() const;
+
+ private:
+  void open_next();
+  void finish_file(const char* failure);
+  std::string dir_;
+  std::vector<ManifestEntry> entries_;
+  Prehashed out_;
+  size_t next_ = 0;
+  int fd_ = -1;
+  FileId before_{};
+  uint64_t off_ = 0;
+  std::unique_ptr<Hasher> hasher_;
+};
 
 }  // namespace otad

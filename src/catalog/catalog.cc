@@ -2,10 +2,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
 #include "otad/catalog.h"
+
 #include "otad/digest.h"
 #include "otad/fsutil.h"
 #include "otad/strict_num.h"
@@ -45,9 +47,15 @@ void note_identity(Image* img, const struct stat& st) {
   img->catalog_file = true;
 }
 
-// Opens and verifies one image file against its manifest entry.
+FileId file_id(const struct stat& st) {
+  return {st.st_dev, st.st_ino, static_cast<uint64_t>(st.st_size), mtime_ns(st), ctime_ns(st)};
+}
+
+// Opens and verifies one image file against its manifest entry. trusted:
+// hashed already (as it was written, or by a CatalogVerifier whose file
+// identity `hashed` must still hold).
 Result<std::shared_ptr<Image>> open_image(const std::string& dir, const ManifestEntry& e,
-                                          uint64_t max_size, bool trusted) {
+                                          uint64_t max_size, bool trusted, const FileId* hashed = nullptr) {
   const std::string path = image_path(dir, e.sha256);
   auto img = std::make_shared<Image>();
   img->m = e;
@@ -63,8 +71,10 @@ Result<std::shared_ptr<Image>> open_image(const std::string& dir, const Manifest
   if (e.size > max_size) {
     return Err(path + ": larger than catalog.max_image_size (" + std::to_string(max_size) + ")");
   }
+  if (hashed && !(file_id(st) == *hashed)) trusted = false;  // changed since: hash it again
   if (trusted) {
-    // Hashed as it was written, a moment ago, by this process.
+    // Hashed as it was written, a moment ago, by this process (or by a
+    // CatalogVerifier, and the file has not changed since).
     if (!from_hex(e.sha1, img->sha1, 20)) return Err(path + ": the manifest's SHA-1 is not hex");
     note_identity(img.get(), st);
     return img;
@@ -100,7 +110,8 @@ Result<std::shared_ptr<const Catalog>> Catalog::load(const std::string& dir, uin
                                                      const Catalog* previous,
                                                      std::vector<std::string>* errors,
                                                      std::vector<std::string>* warnings,
-                                                     std::string_view trusted_sha256) {
+                                                     std::string_view trusted_sha256,
+                                                     const Prehashed* prehashed) {
   auto cat = std::make_shared<Catalog>();
   const std::string mpath = manifest_path(dir);
   if (!file_exists(mpath)) {
@@ -123,7 +134,16 @@ Result<std::shared_ptr<const Catalog>> Catalog::load(const std::string& dir, uin
         continue;
       }
     }
-    auto img = open_image(dir, e, max_size, !trusted_sha256.empty() && e.sha256 == trusted_sha256);
+    const FileId* hashed = nullptr;
+    if (prehashed) {
+      if (auto f = prehashed->failed.find(e.sha256); f != prehashed->failed.end()) {
+        warnings->push_back(f->second + " (" + e.platform + " " + e.version + " left out of the catalog)");
+        continue;
+      }
+      if (auto v = prehashed->verified.find(e.sha256); v != prehashed->verified.end()) hashed = &v->second;
+    }
+    auto img = open_image(dir, e, max_size, hashed || (!trusted_sha256.empty() && e.sha256 == trusted_sha256),
+                          hashed);
     if (!img) {
       warnings->push_back(img.error() + " (" + e.platform + " " + e.version +
                           " left out of the catalog)");
@@ -133,6 +153,107 @@ Result<std::shared_ptr<const Catalog>> Catalog::load(const std::string& dir, uin
   }
   cat->index();
   return std::shared_ptr<const Catalog>(cat);
+}
+
+std::shared_ptr<const Catalog> Catalog::without(const std::function<bool(const Image&)>& drop) const {
+  auto cat = std::make_shared<Catalog>();
+  for (const auto& img : images_) {
+    if (!drop(*img)) cat->images_.push_back(img);
+  }
+  cat->index();
+  return cat;
+}
+
+std::vector<ManifestEntry> Catalog::to_hash(const std::string& dir, uint64_t max_size, const Catalog* previous) {
+  std::vector<std::string> errors;
+  auto entries = manifest_read(manifest_path(dir), &errors);
+  std::vector<ManifestEntry> out;
+  if (!entries) return out;
+  for (const ManifestEntry& e : *entries) {
+    std::shared_ptr<const Image> reuse = previous ? previous->by_sha256(e.sha256) : nullptr;
+    struct stat st;
+    if (e.size > max_size || stat(image_path(dir, e.sha256).c_str(), &st) != 0) continue;  // load() says why
+    if (reuse && st.st_dev == reuse->dev && st.st_ino == reuse->ino && mtime_ns(st) == reuse->mtime_ns &&
+        ctime_ns(st) == reuse->ctime_ns && e == reuse->m) {
+      continue;
+    }
+    out.push_back(e);
+  }
+  return out;
+}
+
+CatalogVerifier::CatalogVerifier(std::string dir, std::vector<ManifestEntry> entries)
+    : dir_(std::move(dir)), entries_(std::move(entries)), hasher_(std::make_unique<Hasher>()) {
+  open_next();
+}
+
+CatalogVerifier::~CatalogVerifier() {
+  if (fd_ >= 0) close(fd_);
+}
+
+uint64_t CatalogVerifier::bytes_total() const {
+  uint64_t n = 0;
+  for (const ManifestEntry& e : entries_) n += e.size;
+  return n;
+}
+
+void CatalogVerifier::open_next() {
+  while (next_ < entries_.size()) {
+    const std::string path = image_path(dir_, entries_[next_].sha256);
+    fd_ = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    struct stat st;
+    if (fd_ >= 0 && fstat(fd_, &st) == 0) {
+      before_ = file_id(st);
+      off_ = 0;
+      hasher_->reset();
+      return;
+    }
+    finish_file(strerror(errno));
+  }
+}
+
+// Records the file (verified, or why not) and moves to the next.
+void CatalogVerifier::finish_file(const char* failure) {
+  const ManifestEntry& e = entries_[next_];
+  const std::string path = image_path(dir_, e.sha256);
+  if (failure) {
+    out_.failed[e.sha256] = path + ": " + failure;
+  } else {
+    out_.verified[e.sha256] = before_;
+  }
+  if (fd_ >= 0) close(fd_);
+  fd_ = -1;
+  ++next_;
+}
+
+bool CatalogVerifier::step(size_t bytes) {
+  static thread_local uint8_t buf[64 * 1024];
+  while (!done() && bytes > 0) {
+    const ManifestEntry& e = entries_[next_];
+    const size_t want = static_cast<size_t>(std::min<uint64_t>({sizeof buf, bytes, before_.size - off_}));
+    ssize_t got = want ? pread(fd_, buf, want, static_cast<off_t>(off_)) : 0;
+    if (got < 0) {
+      finish_file(strerror(errno));
+      open_next();
+      continue;
+    }
+    hasher_->update({buf, static_cast<size_t>(got)});
+    off_ += static_cast<uint64_t>(got);
+    bytes -= std::min(bytes, static_cast<size_t>(got));
+    if (got > 0 && off_ < before_.size) continue;
+    // The whole file: its digests against the manifest, its identity unchanged.
+    const Digests d = hasher_->finish();
+    struct stat st;
+    const char* failure = nullptr;
+    if (before_.size != e.size) failure = "size differs from the manifest";
+    else if (off_ != e.size) failure = "file shrank while it was hashed";
+    else if (fstat(fd_, &st) != 0 || !(file_id(st) == before_)) failure = "file changed while it was hashed";
+    else if (d.sha256_hex() != e.sha256) failure = "SHA-256 does not match its name: corrupt";
+    else if (d.sha1_hex() != e.sha1 || d.md5_hex() != e.md5) failure = "SHA-1/MD5 differ from the manifest: corrupt";
+    finish_file(failure);
+    open_next();
+  }
+  return done();
 }
 
 std::shared_ptr<const Catalog> Catalog::in_memory(const std::vector<ManifestEntry>& entries) {

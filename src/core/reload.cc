@@ -1,8 +1,8 @@
 // Reloading what the server serves: the whole configuration, catalog and
 // registry on SIGHUP; the catalog alone after the admin API wrote it, or
 // after a transfer found an image file changed under it.
+#include <event2/event.h>
 #include <sys/stat.h>
-
 #include <unistd.h>
 
 #include "core/server.h"
@@ -81,22 +81,42 @@ std::string Server::try_reload() {
       std::visit([&](auto f) { (*nc).*f = cfg_.*f; }, k.field);
     }
   }
-  auto cat = Catalog::load(nc->catalog_dir, static_cast<uint64_t>(nc->max_image_size),
-                           catalog_.get(), &errors, &warnings);
   auto reg = Registry::load(nc->devices_file, &errors);
-  for (const auto& w : warnings) LOG_WARN("reload: %s", w.c_str());
-  if (!cat || !reg) {
+  if (!reg) {
     for (const auto& e : errors) LOG_ERROR("reload: %s", e.c_str());
     LOG_ERROR("reload failed; still serving the previous catalog and devices");
-    return errors.empty() ? "the catalog or devices do not load" : errors[0];
+    return errors.empty() ? "the devices do not load" : errors[0];
   }
-  if (std::string h = reload_hazard(config_path_, *nc, {cfg_, catalog_->images().size(), registry_.size()}, &*reg); !h.empty()) {
+  // New or changed image files are hashed a slice at a time (hash_slice);
+  // the reload completes when they are done, serving what it has meanwhile.
+  std::vector<ManifestEntry> todo = Catalog::to_hash(nc->catalog_dir, static_cast<uint64_t>(nc->max_image_size), catalog_.get());
+  if (!todo.empty()) {
+    const std::string dir = nc->catalog_dir;
+    begin_hashing(std::unique_ptr<PendingReload>(new PendingReload{
+        std::move(*nc), std::move(*reg), true, std::make_unique<CatalogVerifier>(dir, std::move(todo))}));
+    return kReloadPending;
+  }
+  return finish_reload(std::move(*nc), std::move(*reg), nullptr);
+}
+
+// The reload's second half, once every new image file is hashed.
+std::string Server::finish_reload(Config nc, Registry reg, const Prehashed* pre) {
+  std::vector<std::string> errors, warnings;
+  auto cat = Catalog::load(nc.catalog_dir, static_cast<uint64_t>(nc.max_image_size), catalog_.get(), &errors,
+                           &warnings, {}, pre);
+  for (const auto& w : warnings) LOG_WARN("reload: %s", w.c_str());
+  if (!cat) {
+    for (const auto& e : errors) LOG_ERROR("reload: %s", e.c_str());
+    LOG_ERROR("reload failed; still serving the previous catalog and devices");
+    return errors.empty() ? "the catalog does not load" : errors[0];
+  }
+  if (std::string h = reload_hazard(config_path_, nc, {cfg_, catalog_->images().size(), registry_.size()}, &reg); !h.empty()) {
     LOG_ERROR("reload refused: %s; still running on the previous configuration, catalog and devices", h.c_str());
     return h;
   }
-  cfg_ = std::move(*nc);
+  cfg_ = std::move(nc);
   catalog_ = std::move(*cat);
-  registry_ = std::move(*reg);
+  registry_ = std::move(reg);
   cut_revoked();
   LogLevel lvl;
   if (log_level_from_name(cfg_.log_level, &lvl)) log_set_level(lvl);
@@ -115,6 +135,10 @@ std::string Server::try_reload() {
 // only that the signal was delivered.
 void Server::reload() {
   const std::string why = try_reload();
+  if (why != kReloadPending) report_reload(why);
+}
+
+void Server::report_reload(const std::string& why) {
   ++reloads_;
   if (cfg_.pid_file.empty()) return;
   const std::string line = std::to_string(getpid()) + " " + std::to_string(reloads_) +
@@ -164,9 +188,50 @@ Status Server::reload_catalog(std::string_view just_written) {
 // its platform fall back to the newest intact image; transfers in flight keep
 // the Image they hold.
 void Server::reverify_catalog() {
+  // At once: the changed files are no longer offered. Then they are hashed
+  // again a slice at a time, like a reload's new images.
+  catalog_ = catalog_->without([](const Image& img) { return image_file_change(img) != nullptr; });
+  sync_context();
+  std::vector<ManifestEntry> todo =
+      Catalog::to_hash(cfg_.catalog_dir, static_cast<uint64_t>(cfg_.max_image_size), catalog_.get());
+  LOG_WARN("catalog: an image file changed on disk; %zu image(s) still offered, %zu file(s) to check again",
+           catalog_->images().size(), todo.size());
+  if (pending_ || todo.empty()) return;  // a reload in progress checks them too
+  begin_hashing(std::unique_ptr<PendingReload>(new PendingReload{
+      cfg_, registry_, false, std::make_unique<CatalogVerifier>(cfg_.catalog_dir, std::move(todo))}));
+}
+
+void Server::begin_hashing(std::unique_ptr<PendingReload> p) {
+  if (pending_ && pending_->sighup && !p->sighup) return;
+  if (pending_ && pending_->sighup) report_reload("superseded by a newer SIGHUP");
+  LOG_INFO("catalog: hashing %llu bytes of new or changed image files a slice at a time; serving the current "
+           "catalog meanwhile", static_cast<unsigned long long>(p->verifier->bytes_total()));
+  pending_ = std::move(p);
+  pending_started_ms_ = now_ms();
+  timeval tv{0, 0};
+  event_add(hash_timer_, &tv);
+}
+
+// One slice (about kHashSliceMs of hashing), then back to the reactor.
+void Server::hash_slice() {
+  if (!pending_) return;
+  constexpr int64_t kHashSliceMs = 5;
+  const int64_t t0 = now_ms();
+  while (!pending_->verifier->done() && now_ms() - t0 < kHashSliceMs) pending_->verifier->step(64 * 1024);
+  if (!pending_->verifier->done()) {
+    timeval tv{0, 0};
+    event_add(hash_timer_, &tv);
+    return;
+  }
+  std::unique_ptr<PendingReload> p = std::move(pending_);
+  LOG_INFO("catalog: hashed in %.3f s", (now_ms() - pending_started_ms_) / 1000.0);
+  if (p->sighup) {
+    report_reload(finish_reload(std::move(p->cfg), std::move(p->reg), &p->verifier->result()));
+    return;
+  }
   std::vector<std::string> errors, warnings;
-  auto cat = Catalog::load(cfg_.catalog_dir, static_cast<uint64_t>(cfg_.max_image_size),
-                           catalog_.get(), &errors, &warnings);
+  auto cat = Catalog::load(cfg_.catalog_dir, static_cast<uint64_t>(cfg_.max_image_size), catalog_.get(), &errors,
+                           &warnings, {}, &p->verifier->result());
   for (const auto& w : warnings) LOG_WARN("catalog re-check: %s", w.c_str());
   if (!cat) {
     for (const auto& e : errors) LOG_ERROR("catalog re-check: %s", e.c_str());
@@ -174,8 +239,7 @@ void Server::reverify_catalog() {
   }
   catalog_ = std::move(*cat);
   sync_context();
-  LOG_WARN("catalog re-checked after an image file changed on disk: %zu image(s) usable",
-           catalog_->images().size());
+  LOG_WARN("catalog re-checked after an image file changed on disk: %zu image(s) usable", catalog_->images().size());
 }
 
 }  // namespace otad

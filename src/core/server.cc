@@ -26,6 +26,7 @@ constexpr int kTimerBackoff = 1;
 constexpr int kTimerGrace = 2;
 constexpr int kTimerTick = 3;
 constexpr int kTimerResume = 4;  // a paused listener's next chance to evict
+constexpr int kTimerHash = 5;    // the next slice of a reload's hashing
 
 struct event* ev_of(Conn& c) { return reinterpret_cast<struct event*>(c.ev); }
 struct event* ev_of(Listener& l) { return reinterpret_cast<struct event*>(l.ev); }
@@ -340,6 +341,10 @@ void Server::accept_resume_check() {
 }
 
 void Server::on_timer(int which) {
+  if (which == kTimerHash) {
+    hash_slice();
+    return;
+  }
   if (which == kTimerTick || which == kTimerResume) {
     if (which == kTimerTick) flush_peer_lines();
     // Paused on a full slab or pool with nothing to evict: look again (a
@@ -444,7 +449,10 @@ int Server::run() {
     event_add(e, nullptr);
     owned_events_.push_back(e);
   }
-  static TimerArg backoff_arg, grace_arg, tick_arg, resume_arg;
+  static TimerArg backoff_arg, grace_arg, tick_arg, resume_arg, hash_arg;
+  hash_arg = {this, kTimerHash};
+  hash_timer_ = evtimer_new(base_, timer_cb, &hash_arg);
+  owned_events_.push_back(hash_timer_);
   resume_arg = {this, kTimerResume};
   resume_timer_ = evtimer_new(base_, timer_cb, &resume_arg);
   owned_events_.push_back(resume_timer_);

@@ -109,6 +109,18 @@ class Server final : public ServerOps {
   Next start_protocol(Conn& c);
   void reload();
   std::string try_reload();
+  std::string finish_reload(Config nc, Registry reg, const Prehashed* pre);
+  void report_reload(const std::string& why);
+  // A reload (or a re-check) waiting for image files to be hashed.
+  struct PendingReload {
+    Config cfg;
+    Registry reg;
+    bool sighup;  // else a re-check after an image file changed
+    std::unique_ptr<CatalogVerifier> verifier;
+  };
+  void begin_hashing(std::unique_ptr<PendingReload> p);
+  void hash_slice();
+  static constexpr const char* kReloadPending = "\x01pending";
   void reverify_catalog();
   void cut_revoked();
   void cut(Conn& c, const char* by);
@@ -146,6 +158,9 @@ class Server final : public ServerOps {
   bool paused_backoff_ = false;   // listeners off: out of file descriptors
   bool draining_ = false;
   uint64_t reloads_ = 0;  // SIGHUPs handled, for the outcome otactl waits for
+  std::unique_ptr<PendingReload> pending_;
+  int64_t pending_started_ms_ = 0;
+  event* hash_timer_ = nullptr;  // the next slice of hashing
   std::vector<event*> owned_events_;  // signals and timers, set up once
   std::vector<std::function<void(const Config&)>> reload_hooks_;
   int64_t started_ms_ = 0;

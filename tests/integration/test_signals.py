@@ -70,7 +70,7 @@ class Signals(GatewayTest):
         g.wait_log(r"reloaded: 1 image\(s\), 2 device\(s\)")
         # Removing every device on purpose (otactl keeps the file's header) is a reload like any.
         g.ctl("device", "remove", "30aea4041d8c")
-        g.ctl("device", "remove", "30aea4041d8d")
+        g.ctl("device", "remove", "30aea4041d8d", "--force")  # revoked: a tombstone unless forced
         g.wait_log(r"reloaded: 1 image\(s\), 0 device\(s\)")
 
     def test_revocation_cuts_the_devices_own_transfer_only(self):
