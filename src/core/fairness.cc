@@ -7,9 +7,9 @@
 //   [https] max_handshakes_per_address handshakes), or in its authentication
 //   back-off, is closed at once (RST);
 // - a full slab evicts the connection silent longest among those that
-//   await the peer (no ClientHello, no complete request head, no MAC) for
-//   kAwaitGraceMs, handshakes past the ClientHello silent for
-//   kHandshakeGraceMs, and bodies that have not moved for kStalledMs; a full
+//   await the peer (no complete request head, no MAC) for kAwaitGraceMs,
+//   handshakes without a ClientHello for kHelloGraceMs, handshakes past the
+//   ClientHello silent for kHandshakeGraceMs, and bodies that have not moved for kStalledMs; a full
 //   handshake pool does the same among its handshakes; with nothing to
 //   evict the listeners pause until the first candidate becomes evictable;
 // - under pressure (3/4 of the slab in use, or the connection's handshake
@@ -29,7 +29,10 @@
 namespace otad {
 namespace {
 constexpr int64_t kStalledMs = 5000;
-constexpr int64_t kAwaitGraceMs = 250;  // a LAN device speaks within milliseconds of connecting
+constexpr int64_t kAwaitGraceMs = 250;  // a LAN device sends its request or MAC within milliseconds
+// A TLS 1.3 ClientHello carries a key share the device computes first (tens
+// to hundreds of milliseconds on an ESP32): more grace before it.
+constexpr int64_t kHelloGraceMs = 1000;
 // A device's own ECDHE can take a second or more (an ESP8266): only a
 // handshake silent for longer is taken for stalled.
 constexpr int64_t kHandshakeGraceMs = 2000;
@@ -123,8 +126,8 @@ bool Server::evict(TransportPool* pool) {
     if (c.state == ConnState::Free) continue;
     int64_t grace;
     if (pool && (c.state != ConnState::Handshake || c.pool != pool)) continue;
-    if (c.state == ConnState::Handshake && c.hs_hello) {
-      grace = kHandshakeGraceMs;
+    if (c.state == ConnState::Handshake) {
+      grace = c.hs_hello ? kHandshakeGraceMs : kHelloGraceMs;
     } else if (c.awaiting) {
       grace = kAwaitGraceMs;
     } else if (c.body.image && c.body.off < c.body.end) {

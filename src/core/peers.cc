@@ -152,7 +152,10 @@ bool Peers::fail(PeerRecord& r, int64_t now) {
 bool Peers::should_log(PeerRecord& r, PeerEvent e, int64_t now) {
   PeerRecord::Agg& a = r.agg[static_cast<size_t>(e)];
   if (now - a.since_ms >= rules_.agg_window_ms && !a.suppressed) a = PeerRecord::Agg{now, 0, 0};
-  if (a.logged < rules_.burst) {
+  // Refusals at accept and evictions: one line per address per window;
+  // failed requests: a few, for their detail.
+  const uint32_t burst = e == PeerEvent::Failed || e == PeerEvent::AuthFailed ? rules_.burst : 1;
+  if (a.logged < burst) {
     a.logged++;
     return true;
   }

@@ -42,7 +42,7 @@ struct PeerRules {
   uint32_t max_failures = 10;        // failed authentications within the window ...
   int64_t failure_window_ms = 60000;
   int64_t backoff_ms = 60000;        // ... refuse the address for this long
-  uint32_t burst = 3;                // lines of one kind written per address per window
+  uint32_t burst = 3;                // failed requests' lines written per address per window (other kinds: 1)
   int64_t agg_window_ms = 10000;
 };
 

@@ -246,7 +246,7 @@ class Attacks(GatewayTest):
                     socks.append(s)
                 except OSError:
                     pass
-                stop.wait(0.05)
+                stop.wait(0.2)  # 5 a second: under the pool's 8 evictions a second (1 s grace each)
             for s in socks:
                 s.close()
 

@@ -68,7 +68,10 @@ def psk_request(port, identity, key, request, cipher="PSK", extra=()):
 
 class Https(GatewayTest):
     def setUp(self):
-        self.g = https_gateway(self)
+        # One Python process plays 200 devices at once below: its last
+        # ClientHello leaves a second or more after its connect, which a full
+        # handshake pool would take for a stalled handshake. Room for all.
+        self.g = https_gateway(self, max_hs=256)
         self.image = self.g.add_image(size=300000)
         self.a, _ = add_device(self.g, "30:AE:A4:04:1D:8C", "--psk", "--password", "--cert")
         self.b, _ = add_device(self.g, "30:AE:A4:04:1D:8D", "--psk", "--cert")

@@ -85,7 +85,10 @@ TEST(Peers, LinesAggregatePerAddressAndKind) {
   otad::PeerRecord* r = p.get(v4(7), 0);
   int logged = 0;
   for (int i = 0; i < 100; ++i) logged += p.should_log(*r, otad::PeerEvent::OverCap, i);
-  EXPECT_EQ(logged, 3);  // the burst, then held back
+  EXPECT_EQ(logged, 1);  // a refusal: once per window, then held back
+  int failed = 0;
+  for (int i = 0; i < 100; ++i) failed += p.should_log(*r, otad::PeerEvent::Failed, i);
+  EXPECT_EQ(failed, 3);  // failed requests: a few, for their detail
   EXPECT_TRUE(p.should_log(*r, otad::PeerEvent::Evicted, 100));  // another kind has its own
   std::vector<std::string> lines;
   auto emit = [&](const otad::PeerKey& k, otad::PeerEvent e, uint32_t n, int64_t) {
@@ -96,8 +99,9 @@ TEST(Peers, LinesAggregatePerAddressAndKind) {
   p.flush(5000, emit);
   EXPECT_TRUE(lines.empty());  // the window is still open
   p.flush(10000, emit);
-  ASSERT_EQ(lines.size(), 1u);
-  EXPECT_EQ(lines[0], "0.0.0.7 refused over the per-address cap 97");
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_EQ(lines[0], "0.0.0.7 refused over the per-address cap 99");
+  EXPECT_EQ(lines[1], "0.0.0.7 failed request 97");
   // A new window logs again.
   EXPECT_TRUE(p.should_log(*r, otad::PeerEvent::OverCap, 10001));
 }
