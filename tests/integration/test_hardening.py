@@ -422,6 +422,50 @@ class Attacks(GatewayTest):
                 self.assertEqual(b, g.image)  # the intact release below
 
 
+class Pressure(GatewayTest):
+    def test_waits_tighten_when_the_slab_is_three_quarters_full(self):
+        g = hardened(self, max_connections=40, max_per_address=1024)
+        cfg = open(g.config).read().replace("auth = none\n[https]", "auth = none\nread_timeout = 30\n[https]", 1)
+        g.write_config(cfg)
+        g.start()
+
+        def partial_head():
+            s = socket.create_connection(("127.0.0.1", g.http_port), timeout=30)
+            s.sendall(b"GET /firmware/demo.bin HTTP/1.1\r\n")
+            return s
+
+        def open_after(s, seconds):
+            s.settimeout(seconds)
+            try:
+                return s.recv(100) != b""  # an answer (408) or a close ends the wait
+            except socket.timeout:
+                return True
+            except OSError:
+                return False
+
+        # Without pressure a started head has its read_timeout (30 s).
+        s = partial_head()
+        t = time.monotonic()
+        self.assertTrue(open_after(s, 4))
+        self.assertGreaterEqual(time.monotonic() - t, 3.9)
+        s.close()
+        # 30 of 40 slots taken by idle peers: a head that stalls gets 2 s.
+        idle = [attacker_socket(g.http_port) for _ in range(30)]
+        time.sleep(0.3)
+        s = partial_head()
+        t = time.monotonic()
+        s.settimeout(20)
+        try:
+            got = s.recv(1000)
+        except OSError:
+            got = b""
+        waited = time.monotonic() - t
+        self.assertLess(waited, 10, got)  # far below read_timeout: the pressure rule, not the timeout
+        s.close()
+        for i in idle:
+            i.close()
+
+
 class Reloads(GatewayTest):
     def test_new_images_are_hashed_while_devices_are_served(self):
         g = hardened(self)
