@@ -56,7 +56,7 @@ bool Server::admit_peer(Listener& l, int fd, const PeerAddr& a, const char* peer
   if (!r) {
     why = "no room to track the address";
   } else if (peers_->blocked(*r, now)) {
-    snprintf(detail, sizeof detail, "in its authentication back-off for %lld s more",
+    snprintf(detail, sizeof detail, "is in its authentication back-off for %lld s more",
              static_cast<long long>((r->blocked_until_ms - now + 999) / 1000));
     why = detail;
   } else if (r->conns >= cfg_.max_per_address) {
