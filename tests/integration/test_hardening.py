@@ -1,7 +1,8 @@
 """One hostile client on the LAN (127.0.0.2) against the devices of another
 address (127.0.0.1): each attack runs while legitimate devices download, and
 the test asserts what those devices get (every download whole, each within a
-bound), not only that otad survives."""
+bound), not only that otad survives. OTAD_ATTACK_SECONDS (default 6) sets how
+long each attack runs while the devices download (bench/attack.sh: 60)."""
 import base64
 import hashlib
 import http.client
@@ -148,7 +149,7 @@ class Attacks(GatewayTest):
         for s in socks:
             s.close()
 
-    def run_attack(self, g, attack, what, seconds=6):
+    def run_attack(self, g, attack, what, seconds=int(os.environ.get("OTAD_ATTACK_SECONDS", "6"))):
         stop = threading.Event()
         t = threading.Thread(target=attack, args=(stop,))
         t.start()
