@@ -15,6 +15,7 @@
 // - under pressure (3/4 of the slab in use, or the connection's handshake
 //   pool full) a connection awaiting the peer gets at most kPressureWaitMs
 //   from when it began waiting, whatever its protocol's timeout.
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -115,10 +116,9 @@ void Server::tighten(Conn& c, Next& n) const {
   n.timeout_ms = std::min(n.timeout_ms, std::max<int64_t>(c.deadline_ms - now_ms(), 0));
 }
 
-// Frees the slot that has made no progress the longest: any such slot, or
-// (pool given) a handshake of that pool. False when none qualifies.
-bool Server::evict(TransportPool* pool) {
-  const int64_t now = now_ms();
+// The slot silent longest among those evictable now (the rules above), or
+// null, with the time the first becomes evictable noted for resume_later.
+Conn* Server::pick_victim(TransportPool* pool, int64_t now) {
   Conn* victim = nullptr;
   int64_t next = 0;  // when the first connection not yet evictable becomes so
   for (uint32_t i = 0; i < slots_used_; ++i) {
@@ -144,7 +144,22 @@ bool Server::evict(TransportPool* pool) {
   if (!victim) {
     next_evictable_ms_ = next;
     resume_later();
-    return false;
+  }
+  return victim;
+}
+
+// Frees the slot that has made no progress the longest: any such slot, or
+// (pool given) a handshake of that pool. False when none qualifies.
+bool Server::evict(TransportPool* pool) {
+  const int64_t now = now_ms();
+  Conn* victim;
+  for (;;) {
+    if (!(victim = pick_victim(pool, now))) return false;
+    // Bytes waiting unread: the peer has spoken and otad is the one behind
+    // (a slow CPU, a busy reactor). Not silent; look again without it.
+    int unread = 0;
+    if (ioctl(victim->fd, FIONREAD, &unread) != 0 || unread == 0) break;
+    victim->progress_ms = now;
   }
   stats_.evicted++;
   char what[160];

@@ -97,6 +97,7 @@ class Server final : public ServerOps {
   void peer_gone(Conn& c);
   void handshake_over(Conn& c);
   bool evict(TransportPool* pool);
+  Conn* pick_victim(TransportPool* pool, int64_t now);
   void resume_later();
   bool under_pressure(const Conn& c) const;
   void tighten(Conn& c, Next& n) const;
