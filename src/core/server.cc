@@ -317,7 +317,10 @@ void Server::drive(Conn& c, bool timed_out) {
 }
 
 // A pacing timer's expiry is the wake-up it asked for, not a timeout.
-void Server::on_conn_event(Conn& c, short what) { drive(c, (what & EV_TIMEOUT) != 0 && c.armed != EV_TIMEOUT); }
+void Server::on_conn_event(Conn& c, short what) {
+  const bool timed_out = (what & EV_TIMEOUT) != 0 && c.armed != EV_TIMEOUT;
+  drive(c, timed_out && !spoke_in_time(c));
+}
 
 void Server::listeners_enable(bool on) {
   for (auto& l : listeners_) {

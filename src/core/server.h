@@ -101,6 +101,7 @@ class Server final : public ServerOps {
   void resume_later();
   bool under_pressure(const Conn& c) const;
   void tighten(Conn& c, Next& n) const;
+  bool spoke_in_time(Conn& c);
   void flush_peer_lines();
   void refuse_at_accept(int fd);
   void slot_free(Conn& c, bool reset = false);
