@@ -402,6 +402,8 @@ std::string set_value(Config& c, const KeySpec& k, std::string_view v) {
     }
     case KeyType::String:
       if (static_cast<int64_t>(v.size()) < k.min) return "must not be empty";
+      // Written back ("key = ;x") it would read as a comment: found by fuzzing.
+      if (!v.empty() && (v[0] == ';' || v[0] == '#')) return "a value may not begin with ';' or '#' (a comment)";
       if (static_cast<int64_t>(v.size()) > k.max) {
         return "longer than " + std::to_string(k.max) + " characters";
       }

@@ -58,6 +58,7 @@ TEST(Config, ErrorsNameFileLineKeyReason) {
       {"max_connections = 5\n", "t.ini:1: max_connections: key outside any [section]"},
       {"[server]\njust words\n", "t.ini:2: syntax error"},
       {"[catalog]\ndir =\n", "t.ini:2: catalog.dir: must not be empty"},
+      {"[catalog]\ndefault_platform =; demo\n", "t.ini:2: catalog.default_platform: a value may not begin with ';'"},
       {"[tcpboot]\nenabled = no\n", "no listener is enabled"},
       {"[http]\nenabled = yes\nport = 8123\n", "two listeners on port 8123"},
       {"[http]\nno_update_status = 250\n", "must be 304 or 204"},
