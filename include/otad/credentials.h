@@ -23,10 +23,11 @@ bool ct_equal(std::string_view a, std::string_view b);
 constexpr unsigned kPasswordIterations = 2000;
 Result<std::string> password_hash_make(std::string_view password);
 bool password_verify(std::string_view stored, std::string_view password);
-// The same work as password_verify on a stored hash, for a user that has
-// none (unknown, or no password): always false, in the same time, so the
-// answer's timing does not tell whether a MAC is registered.
-bool password_verify_dummy(std::string_view password);
+// A stored hash, in the same form, of a random password made once per
+// process, for a user that has none (unknown, or no password): checked
+// against it, such a user takes the same path and time as a wrong password,
+// so the answer's timing does not tell whether a MAC is registered.
+const std::string& password_hash_dummy();
 
 // Credentials verified lately, across connections, so that a fleet of honest
 // devices does not pay PBKDF2 on every request. Keyed by a digest of the

@@ -17,8 +17,8 @@ void name_device(Conn& c, const Mac& m) { memcpy(c.mac, m.str().c_str(), sizeof 
 // already verified on this connection. Returns the MAC proven, or null after
 // naming the user (if it was a MAC) in *user_mac.
 // Every user costs one PBKDF2 unless its credential is in the cache: an
-// unknown MAC, a device without a password and a wrong password take the
-// same time.
+// unknown MAC and a device without a password are checked against a dummy
+// hash on the same path, so they take the time of a wrong password.
 const char* basic_proof(const Exchange& x, std::string_view authz, std::optional<Mac>* user_mac) {
   static VerifiedCache verified;  // across connections (one reactor thread)
   uint8_t tag[32];
@@ -28,17 +28,17 @@ const char* basic_proof(const Exchange& x, std::string_view authz, std::optional
   if (!basic_credentials(authz, &user, &pass)) return nullptr;
   *user_mac = parse_mac(user);
   const Device* d = *user_mac ? x.ctx.registry->find(**user_mac) : nullptr;
-  if (!d || d->password_hash.empty()) {
-    password_verify_dummy(pass);
-    return nullptr;
-  }
+  const bool has_password = d && !d->password_hash.empty();
+  const std::string& stored = has_password ? d->password_hash : password_hash_dummy();
   // The cache's key binds the credential to the hash it matched.
   uint8_t key[32];
-  const std::string keyed = std::string(authz) + '\n' + d->password_hash;
+  const std::string keyed = std::string(authz) + '\n' + stored;
   sha256_bytes({reinterpret_cast<const uint8_t*>(keyed.data()), keyed.size()}, key);
   const int64_t now = now_ms();
   if (!verified.hit(key, now)) {
-    if (!password_verify(d->password_hash, pass)) return nullptr;
+    // A user without a password is checked against the dummy all the same:
+    // the same work, and never a pass.
+    if (!password_verify(stored, pass) || !has_password) return nullptr;
     verified.put(key, now);
   }
   memcpy(x.basic.mac, (*user_mac)->str().c_str(), sizeof x.basic.mac);

@@ -22,6 +22,17 @@ TEST(Credentials, MalformedStoredHashNeverVerifies) {
   for (const char* b : bad) EXPECT_FALSE(password_verify(b, "x")) << b;
 }
 
+// The dummy must cost what a real hash costs: the same form and iterations,
+// and no guessable password (the empty one, zeroes) passes it.
+TEST(Credentials, DummyHashHasTheStoredFormAndNoKnownPassword) {
+  const std::string& d = password_hash_dummy();
+  EXPECT_EQ(d.rfind("pbkdf2-sha256$2000$", 0), 0u) << d;
+  EXPECT_EQ(d.size(), password_hash_make("x")->size());
+  EXPECT_EQ(&d, &password_hash_dummy());  // made once per process
+  EXPECT_FALSE(password_verify(d, ""));
+  EXPECT_FALSE(password_verify(d, std::string(32, '0')));
+}
+
 TEST(Credentials, BasicHeader) {
   std::string u, p;
   // "30aea4041d8c:s3cret:with:colons"
