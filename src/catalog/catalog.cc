@@ -51,6 +51,20 @@ FileId file_id(const struct stat& st) {
   return {st.st_dev, st.st_ino, static_cast<uint64_t>(st.st_size), mtime_ns(st), ctime_ns(st)};
 }
 
+// The previous catalog's image for this entry if the entry is the same and
+// its file on disk is still the one verified (inode, size, mtime, ctime):
+// kept with its open fd and not hashed again; only metadata may change.
+std::shared_ptr<const Image> unchanged(const std::string& dir, const ManifestEntry& e, uint64_t max_size,
+                                       const Catalog* previous) {
+  std::shared_ptr<const Image> img = previous ? previous->by_sha256(e.sha256) : nullptr;
+  struct stat st;
+  if (!img || !(e == img->m) || e.size > max_size || stat(image_path(dir, e.sha256).c_str(), &st) != 0) {
+    return nullptr;
+  }
+  const FileId verified{img->dev, img->ino, img->m.size, img->mtime_ns, img->ctime_ns};
+  return file_id(st) == verified ? img : nullptr;
+}
+
 // Opens and verifies one image file against its manifest entry. trusted:
 // hashed already (as it was written, or by a CatalogVerifier whose file
 // identity `hashed` must still hold).
@@ -122,17 +136,9 @@ Result<std::shared_ptr<const Catalog>> Catalog::load(const std::string& dir, uin
   auto entries = manifest_read(mpath, errors);
   if (!entries) return Err(entries.error());
   for (const ManifestEntry& e : *entries) {
-    std::shared_ptr<const Image> reuse = previous ? previous->by_sha256(e.sha256) : nullptr;
-    if (reuse) {
-      // Same file as last time (same inode, size and mtime): keep it, with
-      // its open fd, and skip re-hashing; only the metadata may change.
-      struct stat st;
-      const std::string path = image_path(dir, e.sha256);
-      if (stat(path.c_str(), &st) == 0 && st.st_dev == reuse->dev && st.st_ino == reuse->ino &&
-          mtime_ns(st) == reuse->mtime_ns && ctime_ns(st) == reuse->ctime_ns && e == reuse->m && e.size <= max_size) {
-        cat->images_.push_back(reuse);
-        continue;
-      }
+    if (auto same = unchanged(dir, e, max_size, previous)) {
+      cat->images_.push_back(same);
+      continue;
     }
     const FileId* hashed = nullptr;
     if (prehashed) {
@@ -170,13 +176,10 @@ std::vector<ManifestEntry> Catalog::to_hash(const std::string& dir, uint64_t max
   std::vector<ManifestEntry> out;
   if (!entries) return out;
   for (const ManifestEntry& e : *entries) {
-    std::shared_ptr<const Image> reuse = previous ? previous->by_sha256(e.sha256) : nullptr;
+    // A missing or oversized file is left to load(), which says why.
     struct stat st;
-    if (e.size > max_size || stat(image_path(dir, e.sha256).c_str(), &st) != 0) continue;  // load() says why
-    if (reuse && st.st_dev == reuse->dev && st.st_ino == reuse->ino && mtime_ns(st) == reuse->mtime_ns &&
-        ctime_ns(st) == reuse->ctime_ns && e == reuse->m) {
-      continue;
-    }
+    if (e.size > max_size || stat(image_path(dir, e.sha256).c_str(), &st) != 0) continue;
+    if (unchanged(dir, e, max_size, previous)) continue;
     out.push_back(e);
   }
   return out;
