@@ -140,11 +140,14 @@ BodyStep stream_body(Conn& c, const Context& ctx) {
     if (r.n) c.progress_ms = now;
   }
   if (b.off < hold) return {BodyStep::Yield, nullptr, false, 0};
+  // The kernel's queue as of now: asked again only if this step added to it
+  // (while the device acknowledges, a step sends nothing and asks once).
+  int64_t queued = budget < kMaxBytesPerWake ? unacked_bytes(c.fd) : unacked;
   bool all_acked;
   if (b.off < b.end) {
     // Everything but the last byte is out: once the device has it all, and
     // the file is still the one verified, the last byte follows from memory.
-    BodyStep w = await_acks(c, now, unacked_bytes(c.fd), &all_acked);
+    BodyStep w = await_acks(c, now, queued, &all_acked);
     if (!all_acked) return w;
     if (const char* changed = image_file_change(*b.image)) return failed(changed, true);
     uint8_t last;
@@ -156,10 +159,10 @@ BodyStep stream_body(Conn& c, const Context& ctx) {
     b.off++;
     b.sent++;
     c.progress_ms = now;
-    b.unacked = unacked_bytes(c.fd);
+    b.unacked = queued = unacked_bytes(c.fd);
   }
   if (!needs_ack) return {BodyStep::Done, nullptr, false, 0};
-  return await_acks(c, now, unacked_bytes(c.fd), &all_acked);
+  return await_acks(c, now, queued, &all_acked);
 }
 
 }  // namespace otad
