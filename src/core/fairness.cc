@@ -43,9 +43,7 @@ constexpr int64_t kPressureWaitMs = 2000;
 }  // namespace
 
 void Server::refuse_at_accept(int fd) {
-  struct linger lg = {1, 0};
-  setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
-  close(fd);
+  close_with_reset(fd);
   stats_.over_cap++;
 }
 

@@ -58,8 +58,9 @@ std::string reload_hazard(const std::string& config_path, const Config& nc, cons
 
 }  // namespace
 
-// The reload itself: "" when it took, else why not (logged here).
-std::string Server::try_reload() {
+// The reload itself: "" when it took, else why not (logged here); none
+// while new image files are hashed.
+std::optional<std::string> Server::try_reload() {
   std::vector<std::string> errors, warnings;
   auto nc = config_load(config_path_, &errors);
   if (!nc) {
@@ -94,7 +95,7 @@ std::string Server::try_reload() {
     const std::string dir = nc->catalog_dir;
     begin_hashing(std::unique_ptr<PendingReload>(new PendingReload{
         std::move(*nc), std::move(*reg), true, std::make_unique<CatalogVerifier>(dir, std::move(todo))}));
-    return kReloadPending;
+    return std::nullopt;
   }
   return finish_reload(std::move(*nc), std::move(*reg), nullptr);
 }
@@ -134,8 +135,7 @@ std::string Server::finish_reload(Config nc, Registry reg, const Prehashed* pre)
 // "<pid> <n> refused: <why>"), so that otactl reports what otad did, not
 // only that the signal was delivered.
 void Server::reload() {
-  const std::string why = try_reload();
-  if (why != kReloadPending) report_reload(why);
+  if (std::optional<std::string> why = try_reload()) report_reload(*why);
 }
 
 void Server::report_reload(const std::string& why) {

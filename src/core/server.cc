@@ -198,10 +198,6 @@ Conn* Server::slot_alloc() {
 }
 
 void Server::slot_free(Conn& c, bool reset) {
-  if (reset && c.fd >= 0) {
-    struct linger lg = {1, 0};
-    setsockopt(c.fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
-  }
   if (c.armed) event_del(ev_of(c));
   c.armed = 0;
   if (c.state == ConnState::Protocol) c.proto->end(c, ctx_);
@@ -210,7 +206,11 @@ void Server::slot_free(Conn& c, bool reset) {
     c.pool = nullptr;
     pool_resume_check();
   }
-  if (c.fd >= 0) close(c.fd);
+  if (c.fd >= 0 && reset) {
+    close_with_reset(c.fd);
+  } else if (c.fd >= 0) {
+    close(c.fd);
+  }
   c.fd = -1;
   peer_gone(c);
   transfers_.download_gone(c);

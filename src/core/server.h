@@ -6,6 +6,7 @@
 #pragma once
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -104,13 +105,16 @@ class Server final : public ServerOps {
   bool spoke_in_time(Conn& c);
   void flush_peer_lines();
   void refuse_at_accept(int fd);
+  static void close_with_reset(int fd);
   void slot_free(Conn& c, bool reset = false);
   void arm(Conn& c, Next n);
   void drive(Conn& c, bool timed_out);
   Next handshake(Conn& c, bool timed_out);
   Next start_protocol(Conn& c);
   void reload();
-  std::string try_reload();
+  // The outcome ("" = taken, else why refused), or none yet: new image
+  // files are being hashed and finish_reload reports when they are done.
+  std::optional<std::string> try_reload();
   std::string finish_reload(Config nc, Registry reg, const Prehashed* pre);
   void report_reload(const std::string& why);
   // A reload (or a re-check) waiting for image files to be hashed.
@@ -122,7 +126,6 @@ class Server final : public ServerOps {
   };
   void begin_hashing(std::unique_ptr<PendingReload> p);
   void hash_slice();
-  static constexpr const char* kReloadPending = "\x01pending";
   void reverify_catalog();
   void cut_revoked();
   void cut(Conn& c, const char* by);
