@@ -225,7 +225,9 @@ const std::vector<KeySpec> kTable = {
      "makes one at a time.",
      &C::max_handshakes_per_address},
     {"https", "handshake_timeout", KeyType::Int, 1, 600, nullptr, "10", true, "seconds",
-     "A TLS handshake must complete within this time.", &C::handshake_timeout},
+     "A TLS handshake must complete within this time, counted from accept. With 3/4 of the slab in use, "
+     "one that has not sent its ClientHello gets 2 s (SECURITY.md).",
+     &C::handshake_timeout},
     {"https", "session_tickets", KeyType::Bool, 0, 0, nullptr, "yes", false, nullptr,
      "Resume sessions with tickets (RFC 5077) under a rotating key: reconnects skip the full "
      "handshake.",

@@ -106,24 +106,40 @@ bool Server::under_pressure(const Conn&) const {
   return static_cast<int64_t>(stats_.active) * 4 >= cfg_.max_connections * 3;
 }
 
-// A timeout on a connection that awaits the peer, with the peer's bytes
+// Whether c waits for the peer to speak first: a request head or MAC, or a
+// handshake's ClientHello (a device sends it on connecting; what comes
+// later, its key exchange, may take a slow chip seconds).
+namespace {
+bool waits_for_peer(const Conn& c) {
+  return (c.awaiting && c.state == ConnState::Protocol) || (c.state == ConnState::Handshake && !c.hs_hello);
+}
+}  // namespace
+
+// A timeout on a connection that waits for the peer, with the peer's bytes
 // waiting unread: the reactor was behind, so they are read first (the
 // deadline moves just past now, and the driver then judges what it got).
 bool Server::spoke_in_time(Conn& c) {
-  if (!c.awaiting || c.state != ConnState::Protocol) return false;
+  if (!waits_for_peer(c)) return false;
   int unread = 0;
   if (ioctl(c.fd, FIONREAD, &unread) != 0 || unread == 0) return false;
   c.deadline_ms = std::max(c.deadline_ms, now_ms() + 1);
   return true;
 }
 
-// Under pressure a connection that only waits for the peer gets a short
-// deadline, whatever its protocol's timeout.
+// Under pressure a connection that waits for the peer gets a short deadline,
+// whatever its protocol's timeout: from when it began waiting for a request
+// head or MAC, from the accept for a ClientHello (a dribbled one gains
+// nothing). A handshake past its ClientHello keeps handshake_timeout: a slow
+// chip computes its key exchange for seconds; a stalled one is evicted
+// instead when the slab or the pool is full.
 void Server::tighten(Conn& c, Next& n) const {
-  // A handshake keeps handshake_timeout: a slow chip computes its key share
-  // or key exchange for seconds, and a busy gateway may not have read its
-  // flight yet; a stalled one is evicted instead when the pool is full.
-  if (!c.awaiting || c.state != ConnState::Protocol || n.want == Want::Timer || !under_pressure(c)) return;
+  if (!waits_for_peer(c) || n.want == Want::Timer || !under_pressure(c)) return;
+  if (c.state == ConnState::Handshake) {
+    // Only this wait is shortened: once the ClientHello is in, the
+    // handshake's own deadline holds again.
+    n.timeout_ms = std::min(n.timeout_ms, std::max<int64_t>(c.started_ms + kPressureWaitMs - now_ms(), 0));
+    return;
+  }
   const int64_t tight = c.progress_ms + kPressureWaitMs;
   if (c.deadline_ms > tight) c.deadline_ms = tight;
   n.timeout_ms = std::min(n.timeout_ms, std::max<int64_t>(c.deadline_ms - now_ms(), 0));

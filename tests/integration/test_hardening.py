@@ -66,6 +66,19 @@ def attacker_socket(port, timeout=5):
     return s
 
 
+def client_hello():
+    """A real TLS ClientHello's bytes (Python's own client), for a handshake that stalls after it."""
+    ctx = ssl.create_default_context()
+    ctx.check_hostname, ctx.verify_mode = False, ssl.CERT_NONE
+    inc, out = ssl.MemoryBIO(), ssl.MemoryBIO()
+    obj = ctx.wrap_bio(inc, out, server_hostname="gw")
+    try:
+        obj.do_handshake()
+    except ssl.SSLWantReadError:
+        pass
+    return out.read()
+
+
 class Legit:
     """Devices of another address downloading over all three protocols in a loop;
     each download's time and outcome is kept."""
@@ -204,17 +217,6 @@ class Attacks(GatewayTest):
     def test_stalled_tls_handshakes(self):
         g = hardened(self)
         g.start()
-
-        def client_hello():
-            ctx = ssl.create_default_context()
-            ctx.check_hostname, ctx.verify_mode = False, ssl.CERT_NONE
-            inc, out = ssl.MemoryBIO(), ssl.MemoryBIO()
-            obj = ctx.wrap_bio(inc, out, server_hostname="gw")
-            try:
-                obj.do_handshake()
-            except ssl.SSLWantReadError:
-                pass
-            return out.read()
 
         hello = client_hello()
 
@@ -479,6 +481,45 @@ class Pressure(GatewayTest):
         waited = time.monotonic() - t
         self.assertLess(waited, 10, got)  # far below read_timeout: the pressure rule, not the timeout
         s.close()
+        for i in idle:
+            i.close()
+
+    def test_a_handshake_waiting_for_its_client_hello_tightens_under_pressure(self):
+        g = hardened(self, max_connections=40, max_per_address=1024,
+                     https_extra="handshake_timeout = 30\nmax_handshakes_per_address = 1024\n")
+        g.start()
+        hello = client_hello()
+
+        def open_for(s, seconds):
+            """Seconds until otad closed s (at most `seconds`), whatever it sent before."""
+            t = time.monotonic()
+            try:
+                while time.monotonic() - t < seconds:
+                    s.settimeout(max(seconds - (time.monotonic() - t), 0.01))
+                    if not s.recv(4096):
+                        break
+            except OSError:  # a timeout, or the reset of a close
+                pass
+            return time.monotonic() - t
+
+        # Without pressure a silent handshake has handshake_timeout (30 s).
+        s = socket.create_connection(("127.0.0.1", g.https_port), timeout=30)
+        self.assertGreaterEqual(open_for(s, 4), 3.9)
+        s.close()
+        # 30 of 40 slots taken: one that has not sent its ClientHello gets
+        # 2 s from the accept; one that has keeps handshake_timeout (its
+        # device may be computing its key exchange).
+        idle = [attacker_socket(g.http_port) for _ in range(30)]
+        time.sleep(0.3)
+        silent = socket.create_connection(("127.0.0.1", g.https_port), timeout=30)
+        spoke = socket.create_connection(("127.0.0.1", g.https_port), timeout=30)
+        time.sleep(0.5)  # otad has begun waiting for it under the pressure rule
+        spoke.sendall(hello)
+        self.assertLess(open_for(silent, 20), 10)  # far below handshake_timeout: the pressure rule
+        g.wait_log(r"TLS handshake not completed")
+        self.assertGreaterEqual(open_for(spoke, 1.5), 1.4)  # past the 2 s the silent one had
+        silent.close()
+        spoke.close()
         for i in idle:
             i.close()
 
