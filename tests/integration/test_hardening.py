@@ -6,6 +6,7 @@ long each attack runs while the devices download (bench/attack.sh: 60)."""
 import base64
 import hashlib
 import http.client
+import json
 import os
 import random
 import re
@@ -360,6 +361,11 @@ class Attacks(GatewayTest):
         g = hardened(self, http_auth="password", server_extra="max_auth_failures = 5\nauth_backoff = 3\n")
         creds = g.ctl("device", "add", "30aea4041d8c", "--password").stdout
         password = re.search(r"password: ([0-9a-f]+)", creds).group(1)
+        admin_port = free_port()
+        with open(g.config, "a") as f:
+            f.write(f"[admin]\nenabled = yes\nlisten = 127.0.0.1\nport = {admin_port}\n"
+                    f"token_file = {g.dir}/admin-tokens\n")
+        token = g.ctl("admin", "token", "add", "ci").stdout.splitlines()[0]
         g.start()
 
         def get(user, pw, src="127.0.0.1"):
@@ -390,6 +396,14 @@ class Attacks(GatewayTest):
         time.sleep(3.2)
         self.assertTrue(get("30aea4041d8c", password, ATTACKER).startswith(b"HTTP/1.1 200"))
         self.assertGreaterEqual(g.stats()["auth_failures"], 5)
+        # The same counters for a dashboard, from the admin API.
+        c = http.client.HTTPConnection("127.0.0.1", admin_port, timeout=10)
+        c.request("GET", "/api/status", headers={"Authorization": f"Bearer {token}"})
+        status = json.loads(c.getresponse().read())
+        c.close()
+        self.assertEqual(status["auth_failures"], 5)
+        self.assertGreaterEqual(status["over_cap"], 1)  # the refused connection of the back-off
+        self.assertEqual(status["evicted"], 0)
 
     def test_image_overwritten_in_place_is_never_served_whole_and_wrong(self):
         g = hardened(self, server_extra="min_send_rate = 0\n")
