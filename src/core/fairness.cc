@@ -14,9 +14,10 @@
 //   evict the listeners pause until the first candidate becomes evictable;
 // - under pressure (3/4 of the slab in use) a connection awaiting the
 //   peer's request head or MAC gets at most kPressureWaitMs from when it
-//   began waiting, whatever its protocol's timeout; bytes that arrived but
-//   were not read yet when that expires are read first (the reactor was
-//   behind, not the device).
+//   began waiting, and a handshake without its ClientHello as long from the
+//   accept, whatever the timeout; bytes that arrived but were not read yet
+//   when that expires are read first (the reactor was behind, not the
+//   device).
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -31,6 +32,10 @@
 
 namespace otad {
 namespace {
+// A body the device has not taken for this long. Not less: a device may
+// stop reading for seconds to erase flash (esp_ota_begin with
+// OTA_SIZE_UNKNOWN erases the whole partition first), acknowledging only
+// what its receive window holds meanwhile.
 constexpr int64_t kStalledMs = 5000;
 constexpr int64_t kAwaitGraceMs = 250;  // a LAN device sends its request or MAC within milliseconds
 // A TLS 1.3 ClientHello carries a key share the device computes first (tens
