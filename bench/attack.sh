@@ -2,7 +2,8 @@
 # The attacks of tests/integration/test_hardening.py, each run for SECONDS
 # (default 60) while devices of another address download over tcpboot, HTTP
 # and HTTPS; prints, per attack, the legitimate downloads' count, p50, p99
-# and max. The attacker is 127.0.0.2, the devices 127.0.0.1.
+# and max. The attacker is 127.0.0.2 (or 127.0.1.x for the attacks from many
+# addresses), the devices 127.0.0.1.
 # Usage: bench/attack.sh [SECONDS] [build dir]
 set -euo pipefail
 cd "$(dirname "$0")/.."
