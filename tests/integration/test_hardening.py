@@ -317,7 +317,8 @@ class Attacks(GatewayTest):
         # taking 512 B/s, hold the whole slab, and reconnect at once when cut,
         # as an attacker would. Their bodies barely move: from 5 s on
         # (kStalledMs) each is evictable, so a device waits at most that long
-        # at the start of the attack, and then not at all.
+        # (when every slot holds a younger reader: as the attack begins, and
+        # now and then as cut readers reconnect), and at p99 not at all.
         g = hardened(self)
         g.image = g.add_image(version="2.0.0", size=4 << 20)
         g.start()
