@@ -173,18 +173,21 @@ class Attacks(GatewayTest):
         for s in socks:
             s.close()
 
-    def run_attack(self, g, attack, what, seconds=int(os.environ.get("OTAD_ATTACK_SECONDS", "6"))):
+    def run_attack(self, g, attack, what, seconds=int(os.environ.get("OTAD_ATTACK_SECONDS", "6")),
+                   protocols=("tcpboot", "http", "https"), lead=1.0, bound=BOUND_S):
+        """Runs attack(stop) in a thread; `lead` seconds in, devices download over `protocols`
+        for `seconds`; then checks them against `bound`."""
         stop = threading.Event()
         t = threading.Thread(target=attack, args=(stop,))
         t.start()
-        time.sleep(1.0)  # the attack is under way
+        time.sleep(lead)  # the attack is under way
         try:
-            with Legit(g) as legit:
+            with Legit(g, protocols) as legit:
                 time.sleep(seconds)
         finally:
             stop.set()
             t.join()
-        legit.check(self, what)
+        legit.check(self, what, bound)
         return legit
 
     def test_slowloris_from_one_address_is_capped(self):
@@ -266,17 +269,8 @@ class Attacks(GatewayTest):
             for s in socks:
                 s.close()
 
-        stop = threading.Event()
-        t = threading.Thread(target=stall, args=(stop,))
-        t.start()
-        time.sleep(3)
-        try:
-            with Legit(g, ("https",)) as legit:
-                time.sleep(5)
-        finally:
-            stop.set()
-            t.join()
-        legit.check(self, "stalled handshakes filling the handshake pool")
+        self.run_attack(g, stall, "stalled handshakes filling the handshake pool", seconds=5, protocols=("https",),
+                        lead=3)
         g.wait_log(r"evicted to make room \(handshake pool full\)")
 
     def test_slow_readers_are_cut_and_kernel_memory_is_bounded(self):
@@ -355,17 +349,9 @@ class Attacks(GatewayTest):
             for s in socks:
                 s.close()
 
-        stop = threading.Event()
-        t = threading.Thread(target=attack, args=(stop,))
-        t.start()
-        time.sleep(1)
-        try:
-            with Legit(g, ("tcpboot", "http")) as legit:
-                time.sleep(int(os.environ.get("OTAD_ATTACK_SECONDS", "6")) + 4)
-        finally:
-            stop.set()
-            t.join()
-        legit.check(self, "128 slow readers from 128 addresses filling the slab", bound=BOUND_S + 5)
+        legit = self.run_attack(g, attack, "128 slow readers from 128 addresses filling the slab",
+                                seconds=int(os.environ.get("OTAD_ATTACK_SECONDS", "6")) + 4,
+                                protocols=("tcpboot", "http"), bound=BOUND_S + 5)
         # Past the start, devices are served at once.
         late = sorted(legit.times[4:])
         self.assertLess(late[int(len(late) * 0.99) - 1], BOUND_S)
