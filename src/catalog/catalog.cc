@@ -176,10 +176,11 @@ std::vector<ManifestEntry> Catalog::to_hash(const std::string& dir, uint64_t max
   std::vector<ManifestEntry> out;
   if (!entries) return out;
   for (const ManifestEntry& e : *entries) {
-    // A missing or oversized file is left to load(), which says why.
+    // An unchanged image is kept as it is (one stat); a missing or oversized
+    // file is left to load(), which says why.
+    if (e.size > max_size || unchanged(dir, e, max_size, previous)) continue;
     struct stat st;
-    if (e.size > max_size || stat(image_path(dir, e.sha256).c_str(), &st) != 0) continue;
-    if (unchanged(dir, e, max_size, previous)) continue;
+    if (stat(image_path(dir, e.sha256).c_str(), &st) != 0) continue;
     out.push_back(e);
   }
   return out;
