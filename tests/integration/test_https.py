@@ -566,8 +566,9 @@ class CipherOrder(GatewayTest):
         self.assertGreater(chacha, 0)
         self.assertGreater(aes, 0)
         want = {"ChaCha20 suites first": "chacha", "AES suites first": "aes", "suites as listed (within 10%)": "aes"}
-        self.assertEqual(verdict == "ChaCha20 suites first", chacha >= 1.1 * aes)
-        self.assertEqual(verdict == "AES suites first", aes >= 1.1 * chacha)
+        # 10% faster, in integers as otad decides: 396 vs 360 is ChaCha20 first.
+        self.assertEqual(verdict == "ChaCha20 suites first", 10 * chacha >= 11 * aes)
+        self.assertEqual(verdict == "AES suites first", 10 * aes >= 11 * chacha)
         # Key exchanges keep the listed order whatever the cipher order.
         kx = [n.split("-WITH-")[0] for n in order.split(", ")]
         self.assertEqual(kx, ["TLS-ECDHE-ECDSA"] * 2 + ["TLS-ECDHE-PSK"] * 2 + ["TLS-PSK"] * 2)
