@@ -82,6 +82,21 @@ def sha1(b):
     return hashlib.sha1(b).hexdigest()
 
 
+def eventually(what, probe, timeout=10):
+    """Polls probe() until it returns something true, and returns it. For a
+    state otad reaches on its own time (a transfer begun, a close seen, a
+    snapshot written): a fixed sleep is a race on a slow or loaded machine."""
+    end = time.time() + timeout
+    while True:
+        got = probe()
+        if got or time.time() >= end:
+            break
+        time.sleep(0.02)
+    if not got:
+        raise AssertionError(f"not within {timeout} s: {what}")
+    return got
+
+
 BASE_CONFIG = """[server]
 max_connections = {max_connections}
 max_per_address = {max_per_address}

@@ -15,7 +15,7 @@ import threading
 import time
 import unittest
 
-from otadtest import BASE_CONFIG, OTACTL, GatewayTest, free_port, run, tcpboot_fetch
+from otadtest import BASE_CONFIG, OTACTL, GatewayTest, eventually, free_port, run, tcpboot_fetch
 from test_admin import ADMIN_CONFIG
 
 FLEET_CONFIG = ADMIN_CONFIG + """[fleet]
@@ -267,7 +267,8 @@ class Fleet(GatewayTest):
             s.sendall(f"GET /update HTTP/1.1\r\nHost: g\r\nx-ESP32-STA-MAC: {mac_of(i)}\r\n"
                       "x-ESP32-version: 1.0.0\r\n\r\n".encode())
             slow.append(s)
-        time.sleep(0.3)
+        in_flight = lambda: api(g, "GET", "/api/status")[1]["downloads_in_flight"]
+        eventually("both slow downloads in flight", lambda: in_flight() == 2)
         d = Device(g)
         st, h, _ = d.update(mac_of(50), "1.0.0")
         self.assertEqual(st, 503)
@@ -276,7 +277,7 @@ class Fleet(GatewayTest):
         self.assertEqual(d.update(mac_of(50), "1.0.0", mode="version")[0], 200)
         for s in slow:
             s.close()
-        time.sleep(0.5)
+        eventually("the closed downloads seen as ended", lambda: in_flight() == 0)
         st, _, body = d.update(mac_of(50), "1.0.0")
         self.assertEqual((st, body), (200, image))
 
@@ -308,10 +309,16 @@ class Fleet(GatewayTest):
         for i in range(20):
             self.assertEqual(d.update(mac_of(i), "1.0.0")[2], image)
         d.close()
-        time.sleep(2.2)  # one interval and some
+
+        def snapshot():  # written within an interval (flush = 1 s), whole
+            try:
+                return json.load(open(os.path.join(g.dir, "state.json")))
+            except (OSError, ValueError):
+                return None
+        done = lambda s: s and [x.get("result") for x in s["devices"]] == ["complete"] * 20
+        eventually("a snapshot with the 20 complete devices", lambda: done(snapshot()))
         g.stop(signal.SIGKILL)
-        state = json.load(open(os.path.join(g.dir, "state.json")))
-        self.assertEqual(len(state["devices"]), 20)
+        self.assertTrue(done(snapshot()), snapshot())  # what kill -9 left on disk
         g.start()
         st, devs = api(g, "GET", "/api/devices")
         self.assertEqual(sum(1 for x in devs if x["state"] and x["state"]["result"] == "complete"), 20)

@@ -19,7 +19,7 @@ import threading
 import time
 import unittest
 
-from otadtest import ASAN, BASE_CONFIG, EMULATED, GatewayTest, free_port, tcpboot_fetch
+from otadtest import ASAN, BASE_CONFIG, EMULATED, GatewayTest, eventually, free_port, tcpboot_fetch
 
 ATTACKER = "127.0.0.2"
 # A legitimate device's whole download (64 KiB on loopback) must end within
@@ -472,6 +472,10 @@ class Attacks(GatewayTest):
 
         def slow_download():
             c = http.client.HTTPConnection("127.0.0.1", g.http_port, timeout=30)
+            c.connect()
+            # A fixed receive buffer: the kernel cannot take the whole image
+            # ahead of this reader, so the transfer lasts about 0.6 s.
+            c.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
             c.request("GET", "/firmware/demo.bin", headers={"x-ESP32-STA-MAC": "30:ae:a4:04:1d:8c"})
             r = c.getresponse()
             body = b""
@@ -490,7 +494,7 @@ class Attacks(GatewayTest):
 
         t = threading.Thread(target=slow_download)
         t.start()
-        time.sleep(0.3)
+        eventually("the download under way", lambda: g.stats()["downloads"] == 1)
         with open(path, "r+b") as f:  # root ignores the mode: the worst case
             f.seek(len(big) - 10)
             f.write(b"X" * 10)

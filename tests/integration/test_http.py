@@ -8,7 +8,7 @@ import tempfile
 import time
 import unittest
 
-from otadtest import SIM, GatewayTest, recv_until, sha1, tcpboot_fetch
+from otadtest import SIM, GatewayTest, eventually, recv_until, sha1, tcpboot_fetch
 
 HTTP_CONFIG = """
 [http]
@@ -356,7 +356,7 @@ class Shutdown(GatewayTest):
         idle = socket.create_connection(("127.0.0.1", g.http_port), timeout=10)
         idle.sendall(b"HEAD /firmware/demo.bin HTTP/1.1\r\nHost: x\r\n\r\n")
         self.assertIn(b"200 OK", idle.recv(4096))
-        time.sleep(0.3)
+        eventually("curl's download under way", lambda: g.stats()["downloads"] == 1)
         g.send(signal.SIGTERM)
         t0 = time.time()
         self.assertEqual(idle.recv(100), b"")  # the idle keep-alive is closed at once
