@@ -6,7 +6,7 @@
 # on a build against mbedTLS 3.6 with TLS 1.3 (Debian trixie's packages,
 # unpacked into .deps/ by contrib/mbedtls36.sh; OTAD_TEST_MBEDTLS36=0 leaves
 # it out), and cross-built for the architectures in OTAD_TEST_CROSS (default
-# "armhf s390x", as CI runs it; empty leaves them out), each run under qemu
+# "armhf mipsel s390x", as CI runs it; empty leaves them out), each run under qemu
 # by contrib/cross.sh. Last, every fuzz target under libFuzzer for
 # OTAD_TEST_FUZZ seconds each (default 30; 0 leaves it out), by tests/fuzz/run.sh.
 # Extra arguments go to both ctest runs (e.g. -R https).
@@ -30,7 +30,7 @@ if [ "${OTAD_TEST_MBEDTLS36:-1}" != 0 ]; then
   cmake --build build-mbedtls36 -j"$(nproc)"
   (cd build-mbedtls36 && ctest --output-on-failure -j"$(nproc)" "$@")
 fi
-for arch in ${OTAD_TEST_CROSS-armhf s390x}; do
+for arch in ${OTAD_TEST_CROSS-armhf mipsel s390x}; do
   echo "== cross-built for $arch, run under qemu-$arch-static (build-$arch)"
   contrib/cross.sh "$arch" "$@"
 done
