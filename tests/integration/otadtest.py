@@ -50,24 +50,32 @@ ASAN = _instrumented(OTAD)
 SANITIZER_REPORT = re.compile(r"ERROR: (?:AddressSanitizer|LeakSanitizer)|runtime error:")
 
 
+_PORTS_GIVEN = set()
+
+
 def free_port():
     """A port otad can listen on a moment later. Not one the kernel hands out
     for port 0: those come from the ephemeral range, where the simulators'
     thousands of client connections (in tests running side by side) take
     their local ports too, so one could occupy it before otad binds. Below
     that range only another test's random pick can collide, and the bind
-    check makes that rare."""
+    check makes that rare. Never the same port twice in one test process:
+    the listeners of one config are picked before otad binds any of them,
+    so the bind check cannot tell them apart ("two listeners on port N")."""
     with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
         lo = int(f.read().split()[0])
     rng = random.SystemRandom()
     for _ in range(200):
         port = rng.randrange(10000, max(lo, 10001))
+        if port in _PORTS_GIVEN:
+            continue
         with socket.socket() as s:
             try:
                 s.bind(("127.0.0.1", port))
-                return port
             except OSError:
                 continue
+        _PORTS_GIVEN.add(port)
+        return port
     raise OSError("no free port below the ephemeral range")
 
 
