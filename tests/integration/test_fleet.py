@@ -415,8 +415,12 @@ class Fleet(GatewayTest):
         kept = open(os.path.join(small, "state.json")).read()
         json.loads(kept)
         self.assertGreaterEqual(len(kept), len(first))
-        n = len(re.findall(r"state: .*No space left on device", g.log()))
         d.update(mac_of(400), "1.0.0")  # something new to write, and no room for it
+        # Recorded once the device has acknowledged the last byte, which can
+        # be after the client has read it: wait for otad's line, then for a
+        # snapshot attempt after it (retried each interval while unwritten).
+        g.wait_log(r"mac=240000000190 http: GET /update -> 200")
+        n = len(re.findall(r"state: .*No space left on device", g.log()))
         g.wait_log(r"state: .*No space left on device", timeout=5, count=n + 1)
         self.assertEqual(open(os.path.join(small, "state.json")).read(), kept)
         self.assertEqual([n for n in os.listdir(small) if n.startswith(".") or n.endswith(".tmp")], [])
